@@ -1,0 +1,1 @@
+//! Parser for the VRRP subset of keepalived.conf, with file:line:col diagnostics.

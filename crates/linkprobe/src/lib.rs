@@ -1,0 +1,1 @@
+//! Link-state probes: MII registers, ethtool, interface flags and netlink link events.

@@ -1,0 +1,1 @@
+//! Minimal classic-pcap reader and writer used by tests, examples and the simulator.

@@ -1,0 +1,1 @@
+//! SSYNCP (Stateful Synchronization Protocol) wire codec, versions 0 and 1.

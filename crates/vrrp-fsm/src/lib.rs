@@ -1,0 +1,1 @@
+//! Sans-IO VRRP state machine (INIT/BACKUP/MASTER/FAULT) with sync groups.

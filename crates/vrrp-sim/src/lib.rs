@@ -1,0 +1,1 @@
+//! Deterministic multi-router simulator driving the real VRRP state machine and codec.
