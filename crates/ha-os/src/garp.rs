@@ -1,0 +1,162 @@
+//! Gratuitous ARP exactly as keepalived sends it (vrrp.md §3.10), on an `AF_PACKET` socket.
+
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::error::{Operation, OsError, Result};
+use crate::iface::validate_interface_name;
+use crate::sys;
+
+/// Length of a gratuitous ARP frame before Ethernet padding.
+pub const GARP_FRAME_LEN: usize = 42;
+/// Ethernet broadcast address.
+pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
+const ETHERTYPE_ARP: u16 = 0x0806;
+
+/// Builds the 42-byte gratuitous ARP frame for `vip` owned by `mac`: an ARP *request*
+/// (opcode 1) to ff:ff:ff:ff:ff:ff whose sender and target IP are both the VIP and whose
+/// target MAC is ff:ff:ff:ff:ff:ff, as keepalived sends it.
+pub fn garp_frame(mac: [u8; 6], vip: Ipv4Addr) -> [u8; GARP_FRAME_LEN] {
+    let mut frame = [0u8; GARP_FRAME_LEN];
+    let ip = vip.octets();
+    frame[0..6].copy_from_slice(&BROADCAST_MAC);
+    frame[6..12].copy_from_slice(&mac);
+    frame[12..14].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
+    // hrd Ethernet (1), pro IPv4 (0x0800), hln 6, pln 4, op request (1).
+    frame[14..22].copy_from_slice(&[0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01]);
+    frame[22..28].copy_from_slice(&mac);
+    frame[28..32].copy_from_slice(&ip);
+    frame[32..38].copy_from_slice(&BROADCAST_MAC);
+    frame[38..42].copy_from_slice(&ip);
+    frame
+}
+
+/// A send-only `AF_PACKET` socket on one interface for gratuitous ARP.
+///
+/// Bound with protocol 0, so it never receives frames.
+#[derive(Debug)]
+pub struct GarpSender {
+    fd: OwnedFd,
+    interface: String,
+    index: u32,
+    mac: [u8; 6],
+}
+
+impl GarpSender {
+    /// Opens the sender on `interface`, using the interface's own MAC as sender address.
+    pub fn open(interface: &str) -> Result<Self> {
+        Self::open_inner(interface, None)
+    }
+
+    /// Opens the sender on `interface` with an explicit sender MAC (e.g. the VMAC when
+    /// sending on the parent interface).
+    pub fn open_with_mac(interface: &str, mac: [u8; 6]) -> Result<Self> {
+        Self::open_inner(interface, Some(mac))
+    }
+
+    fn open_inner(interface: &str, mac: Option<[u8; 6]>) -> Result<Self> {
+        let op = Operation::OpenGarp;
+        validate_interface_name(op, interface)?;
+        let fail = |e| OsError::io(op, interface, e);
+        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, true).map_err(fail)?;
+        let index = sys::ifindex(fd.as_fd(), interface).map_err(fail)?;
+        let mac = match mac {
+            Some(mac) => mac,
+            None => {
+                let (family, mac) = sys::hwaddr(fd.as_fd(), interface).map_err(fail)?;
+                if family != libc::ARPHRD_ETHER {
+                    return Err(OsError::InvalidArgument {
+                        op,
+                        interface: interface.to_owned(),
+                        reason: "not an Ethernet interface",
+                    });
+                }
+                mac
+            }
+        };
+        sys::bind_packet(fd.as_fd(), index, 0).map_err(fail)?;
+        Ok(Self {
+            fd,
+            interface: interface.to_owned(),
+            index,
+            mac,
+        })
+    }
+
+    /// The sender MAC placed in the frames.
+    pub fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    /// The interface index the socket sends on.
+    pub fn ifindex(&self) -> u32 {
+        self.index
+    }
+
+    /// Sends one gratuitous ARP for `vip`.
+    pub fn send(&self, vip: Ipv4Addr) -> Result<()> {
+        let frame = garp_frame(self.mac, vip);
+        let sent = sys::send_frame(
+            self.fd.as_fd(),
+            &frame,
+            self.index,
+            ETHERTYPE_ARP,
+            BROADCAST_MAC,
+        )
+        .map_err(|e| OsError::io(Operation::SendGarp, &self.interface, e))?;
+        if sent != frame.len() {
+            return Err(OsError::InvalidArgument {
+                op: Operation::SendGarp,
+                interface: self.interface.clone(),
+                reason: "short send",
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends `repeat` rounds over `vips`, interleaved like keepalived (VIP1, VIP2, ...,
+    /// VIP1, VIP2, ...). Returns the number of frames sent.
+    pub fn send_burst(&self, vips: &[Ipv4Addr], repeat: usize) -> Result<usize> {
+        let mut sent = 0;
+        for _ in 0..repeat {
+            for vip in vips {
+                self.send(*vip)?;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_matches_the_spec_example() {
+        // vrrp.md §3.10: ff ff ff ff ff ff <mac> 08 06 | 00 01 08 00 06 04 00 01 <mac>
+        // c0 a8 c8 10 ff ff ff ff ff ff c0 a8 c8 10
+        let mac = [0x02, 0x10, 0x00, 0x00, 0x00, 0x0b];
+        let mut expected = Vec::new();
+        expected.extend_from_slice(&[0xff; 6]);
+        expected.extend_from_slice(&mac);
+        expected.extend_from_slice(&[0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01]);
+        expected.extend_from_slice(&mac);
+        expected.extend_from_slice(&[0xc0, 0xa8, 0xc8, 0x10]);
+        expected.extend_from_slice(&[0xff; 6]);
+        expected.extend_from_slice(&[0xc0, 0xa8, 0xc8, 0x10]);
+        let frame = garp_frame(mac, Ipv4Addr::new(192, 168, 200, 16));
+        assert_eq!(frame.len(), 42);
+        assert_eq!(&frame[..], &expected[..]);
+    }
+
+    #[test]
+    fn vmac_frame_uses_the_virtual_mac_twice() {
+        let vmac = crate::link::vmac_address(51);
+        let frame = garp_frame(vmac, Ipv4Addr::new(10, 99, 0, 200));
+        assert_eq!(&frame[6..12], &[0, 0, 0x5e, 0, 1, 0x33]);
+        assert_eq!(&frame[22..28], &[0, 0, 0x5e, 0, 1, 0x33]);
+        assert_eq!(&frame[28..32], &[10, 99, 0, 200]);
+        assert_eq!(&frame[38..42], &[10, 99, 0, 200]);
+    }
+}
