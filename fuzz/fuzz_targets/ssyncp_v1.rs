@@ -1,0 +1,6 @@
+//! Fuzz target: SSYNCP Ver 1 decoding, MAC check and re-encoding (body in ssyncp-wire).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    ssyncp_wire::fuzz_support::ssyncp_v1(data);
+});
