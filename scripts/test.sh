@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname -- "${BASH_SOURCE[0]}")/.."
 
-DEBIAN_PACKAGES=(iproute2 iputils-ping nftables tcpdump tshark keepalived conntrack libcap2-bin)
+DEBIAN_PACKAGES=(iproute2 iputils-ping nftables tcpdump tshark keepalived conntrack conntrackd frr python3 libcap2-bin bash)
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
 	missing=()

@@ -418,9 +418,15 @@ impl Lab {
             Direction::Both => &[("input", "iifname"), ("output", "oifname")],
         };
         for (hook, ifkey) in hooks {
+            // nftables refuses `numgen random mod 100 < 100`: a full blackhole is a plain drop.
+            let sample = if pct >= 100 {
+                String::new()
+            } else {
+                format!("numgen random mod 100 < {pct} ")
+            };
             script.push_str(&format!(
                 "  chain {hook} {{ type filter hook {hook} priority -300; \
-                 {ifkey} \"eth{lan}\" ip protocol {{ 112, 51 }} numgen random mod 100 < {pct} drop; }}\n"
+                 {ifkey} \"eth{lan}\" ip protocol {{ 112, 51 }} {sample}drop; }}\n"
             ));
         }
         script.push_str("}\n");
@@ -615,6 +621,22 @@ mod tests {
             "carrier still up: {flags:?}"
         );
         lab.link_up(1, 0).expect("link up");
+        // Loss rules: a partial and a full blackhole install, and 0 removes them.
+        lab.drop_vrrp(1, 0, 30, Direction::Both).expect("30 % loss");
+        lab.drop_vrrp(1, 1, 100, Direction::In)
+            .expect("full blackhole");
+        let rules = lab
+            .exec(Node::Router(1), "nft", &["list", "ruleset"])
+            .expect("nft list");
+        let rules = String::from_utf8_lossy(&rules.stdout).to_string();
+        assert!(rules.contains("numgen random mod 100 < 30"), "{rules}");
+        assert!(rules.contains("nslab_loss_eth1"), "{rules}");
+        lab.drop_vrrp(1, 0, 0, Direction::Both).expect("remove");
+        lab.drop_vrrp(1, 1, 0, Direction::In).expect("remove");
+        let rules = lab
+            .exec(Node::Router(1), "nft", &["list", "ruleset"])
+            .expect("nft list");
+        assert!(!String::from_utf8_lossy(&rules.stdout).contains("nslab_loss"));
         let hub = lab.ns(Node::Hub);
         drop(lab);
         let list = Command::new("ip")
