@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Conntrack state-sync benchmark: ssyncpd against Debian's conntrackd (FTFW over multicast),
+# in the same namespace lab, by the same method.
+#
+#   sudo benches/conntrack_sync/run.sh [ENTRIES] [RUNS]      (defaults: 100000 3)
+#
+# Lab: two network namespaces (sybm-m = master, sybm-b = backup) joined by one veth pair
+# (the dedicated sync link, 10.98.0.1/.2). For each daemon and run:
+#
+#   live:   both daemons run and are idle; ENTRIES synthetic UDP conntrack entries are
+#           injected into the master's kernel table through ctnetlink (ssyncp-ctgen, 2,000
+#           per batch). Measured: time from the start of the injection until the backup's
+#           kernel table holds all of them, and the CPU time (user+sys, /proc/PID/stat) both
+#           daemons spent, plus bytes and packets the master sent on the sync link.
+#   resync: the backup daemon is stopped, its table flushed, and it is started again; it
+#           asks for a resync. Measured: time until its kernel holds all entries again, and
+#           both daemons' CPU time.
+#
+# Both daemons commit to the backup's kernel table (conntrackd with DisableExternalCache).
+# Namespaces and processes are removed on exit, also on Ctrl-C. Nothing leaves the lab.
+set -euo pipefail
+
+N=${1:-100000}
+RUNS=${2:-3}
+ROOT="$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
+M=sybm-m
+B=sybm-b
+WORK="$(mktemp -d /tmp/sybm.XXXXXX)"
+LASTPID=0
+PIDS=()
+HZ=$(getconf CLK_TCK)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run.sh needs root for network namespaces: sudo $0" >&2
+	exit 1
+fi
+for tool in ip conntrackd conntrack cargo; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (apt-get install conntrackd conntrack iproute2)" >&2; exit 1; }
+done
+
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	ip netns del $M 2>/dev/null || true
+	ip netns del $B 2>/dev/null || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== building ssyncpd (release)" >&2
+(cd "$ROOT" && cargo build --release -q -p ssyncpd)
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+CTGEN="$BIN/ssyncp-ctgen"
+
+lab() {
+	ip netns del $M 2>/dev/null || true
+	ip netns del $B 2>/dev/null || true
+	ip netns add $M
+	ip netns add $B
+	ip link add sync0 netns $M type veth peer name sync0 netns $B
+	ip -n $M addr add 10.98.0.1/24 dev sync0
+	ip -n $B addr add 10.98.0.2/24 dev sync0
+	for ns in $M $B; do
+		ip -n $ns link set lo up
+		ip -n $ns link set sync0 up
+		ip netns exec $ns "$CTGEN" count >/dev/null # loads conntrack in the namespace
+	done
+}
+
+# CPU ticks (user + sys) of a process.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ms_of_ticks() { echo $(( $1 * 1000 / HZ )); }
+now_ms() { date +%s%3N; }
+
+start_ssyncpd() { # ns role; sets LASTPID
+	local ns=$1 role=$2
+	cat >"$WORK/$ns.conf" <<-EOF
+		ssyncp {
+		    interface sync0
+		    sync_id 1
+		    role $role
+		}
+	EOF
+	ip netns exec "$ns" "$BIN/ssyncpd" -f "$WORK/$ns.conf" -l info >>"$WORK/$ns.ssyncpd.log" 2>&1 </dev/null &
+	LASTPID=$!
+	PIDS+=("$LASTPID")
+}
+
+start_conntrackd() { # ns local-address; sets LASTPID
+	local ns=$1 addr=$2
+	cat >"$WORK/$ns.ctd.conf" <<-EOF
+		Sync {
+		    Mode FTFW {
+		        DisableExternalCache On
+		        StartupResync On
+		    }
+		    Multicast {
+		        IPv4_address 225.0.0.50
+		        Group 3780
+		        IPv4_interface $addr
+		        Interface sync0
+		        SndSocketBuffer 1249280
+		        RcvSocketBuffer 1249280
+		        Checksum on
+		    }
+		}
+		General {
+		    HashSize 32768
+		    HashLimit 524288
+		    LogFile $WORK/$ns.ctd.log
+		    Syslog off
+		    LockFile $WORK/$ns.ctd.lock
+		    UNIX {
+		        Path $WORK/$ns.ctd.sock
+		    }
+		    NetlinkBufferSize 2097152
+		    NetlinkBufferSizeMaxGrowth 8388608
+		    NetlinkOverrunResync On
+		}
+	EOF
+	rm -f "$WORK/$ns.ctd.lock"
+	ip netns exec "$ns" conntrackd -C "$WORK/$ns.ctd.conf" >>"$WORK/$ns.ctd.out" 2>&1 </dev/null &
+	LASTPID=$!
+	PIDS+=("$LASTPID")
+}
+
+start_daemon() { # kind ns; sets LASTPID
+	case "$1" in
+	ssyncpd) if [ "$2" = $M ]; then start_ssyncpd $M master; else start_ssyncpd $B backup; fi ;;
+	conntrackd) if [ "$2" = $M ]; then start_conntrackd $M 10.98.0.1; else start_conntrackd $B 10.98.0.2; fi ;;
+	esac
+}
+
+tx_of() { ip netns exec $M cat "/sys/class/net/sync0/statistics/$1"; }
+
+results=()
+
+one_run() { # kind run
+	local kind=$1 run=$2
+	lab
+	local pb pm
+	start_daemon "$kind" $B
+	pb=$LASTPID
+	start_daemon "$kind" $M
+	pm=$LASTPID
+	sleep 1.5
+	local cm0 cb0 tx0 pk0 t0 waited
+	cm0=$(ticks "$pm"); cb0=$(ticks "$pb")
+	tx0=$(tx_of tx_bytes); pk0=$(tx_of tx_packets)
+	t0=$(now_ms)
+	ip netns exec $B "$CTGEN" wait "$N" 120000 >"$WORK/wait" &
+	local waiter=$!
+	ip netns exec $M "$CTGEN" inject "$N" >"$WORK/inject"
+	local t_inj=$(( $(now_ms) - t0 ))
+	if ! wait $waiter; then
+		echo "$kind run $run: backup incomplete: $(ip netns exec $B "$CTGEN" count) of $N" >&2
+		return 1
+	fi
+	waited=$(cat "$WORK/wait")
+	sleep 1
+	local cm1 cb1 tx1 pk1
+	cm1=$(ticks "$pm"); cb1=$(ticks "$pb")
+	tx1=$(tx_of tx_bytes); pk1=$(tx_of tx_packets)
+	local live_m live_b bytes pkts
+	live_m=$(ms_of_ticks $((cm1 - cm0))); live_b=$(ms_of_ticks $((cb1 - cb0)))
+	bytes=$((tx1 - tx0)); pkts=$((pk1 - pk0))
+
+	# Resync: restart the backup with an empty table.
+	kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
+	ip netns exec $B conntrack -F >/dev/null 2>&1 || true
+	local cm2 t1 pb2 rs
+	cm2=$(ticks "$pm")
+	t1=$(now_ms)
+	start_daemon "$kind" $B
+	pb2=$LASTPID
+	if ! rs=$(ip netns exec $B "$CTGEN" wait "$N" 120000); then
+		echo "$kind run $run: resync incomplete" >&2
+		rs=NA
+	fi
+	local rs_total=$(( $(now_ms) - t1 ))
+	sleep 1
+	local rs_m rs_b
+	rs_m=$(ms_of_ticks $(( $(ticks "$pm") - cm2 )))
+	rs_b=$(ms_of_ticks "$(ticks "$pb2")")
+	kill -TERM "$pm" "$pb2" 2>/dev/null || true
+	wait "$pm" "$pb2" 2>/dev/null || true
+	printf '%-10s run %d: live %6d ms (inject %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms cpu master %5d ms backup %5d ms\n' \
+		"$kind" "$run" "$waited" "$t_inj" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$rs_m" "$rs_b" >&2
+	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b")
+}
+
+for run in $(seq 1 "$RUNS"); do
+	for kind in ssyncpd conntrackd; do
+		one_run "$kind" "$run" || results+=("$kind FAIL")
+	done
+done
+
+echo
+echo "Entries: $N synthetic UDP conntrack entries injected on the master with ctnetlink; $RUNS runs; medians."
+printf '%s\n' "${results[@]}" | awk -v n="$N" '
+function median(arr, cnt,   i, j, t) {
+	for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
+	return cnt % 2 ? arr[(cnt + 1) / 2] : (arr[cnt / 2] + arr[cnt / 2 + 1]) / 2
+}
+$2 != "FAIL" {
+	k = $1; c[k]++
+	live[k, c[k]] = $2; lm[k, c[k]] = $4; lb[k, c[k]] = $5; by[k, c[k]] = $6; pk[k, c[k]] = $7
+	rs[k, c[k]] = $8; rm[k, c[k]] = $9; rb[k, c[k]] = $10
+}
+END {
+	print "| daemon | live: backup complete | CPU master / backup (µs per entry) | wire bytes per entry, entries per packet | resync: backup complete | resync CPU master / backup (µs per entry) |"
+	print "|---|---|---|---|---|---|"
+	for (k in c) {
+		m = c[k]
+		for (i = 1; i <= m; i++) { a[i] = live[k, i] } ; L = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = lm[k, i] } ; LM = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = lb[k, i] } ; LB = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = by[k, i] } ; BY = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = pk[k, i] } ; PK = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = rs[k, i] } ; RS = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = rm[k, i] } ; RM = median(a, m)
+		for (i = 1; i <= m; i++) { a[i] = rb[k, i] } ; RB = median(a, m)
+		printf "| %s | %.2f s | %.2f / %.2f | %.1f B, %.1f | %.2f s | %.2f / %.2f |\n", k, L / 1000, LM * 1000 / n, LB * 1000 / n, BY / n, (PK > 0 ? n / PK : 0), RS / 1000, RM * 1000 / n, RB * 1000 / n
+	}
+}'

@@ -1,0 +1,1745 @@
+//! The event loop: one mio `Poll` over the raw VRRP sockets, the link monitor and the
+//! signal pipe, with timers taken from the state machines' `poll_timeout`.
+//!
+//! Every input goes to a unit's [`SyncGroup`] (a lone instance is a group of one, which is
+//! exactly what `vrrp_fsm::Router` wraps), and after every input the unit's outputs are
+//! drained: adverts are encoded with `vrrp-wire` and sent with `ha-os`, effects are
+//! applied through rtnetlink / AF_PACKET, events are logged and turned into notify
+//! scripts. Nothing here decides protocol behaviour.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use ha_os::{
+    Demux, GarpSender, InterfaceQuery, IpProtocol, MacvlanMode, MacvlanSpec, ReceivedPacket,
+    Rtnetlink, RxBinding, RxKey, RxPool, Sender, vmac_address,
+};
+use linkprobe::{NetlinkEvent, NetlinkMonitor, NetlinkOptions};
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+use signal_hook_mio::v1_0::Signals;
+use tracing::{debug, error, info, warn};
+use vrrp_fsm::{
+    Admin, AdvertRx, AdvertTx, Duration, Effect, EffectId, EffectOutcome, Event, GroupPolicy,
+    Instant, LinkState, MemberId, Output, State, SyncGroup, TrackStatus,
+};
+use vrrp_wire::{
+    AddressList, AddressListMatch, AddressListPolicy, AdvertRepr, Authenticator, IpIdCounter,
+    KEEPALIVED_TOS, Rfc2787Counter, RxError, RxPolicy, TxParams, VRRP_TTL, decode_advert,
+    encode_advert,
+};
+
+use crate::children::{Job, Notifier, Scripts};
+use crate::cli::Options;
+use crate::clock::Clock;
+use crate::control::{ControlServer, MetricsServer};
+use crate::fifo::NotifyFifo;
+use crate::plan::{self, Host, InstancePlan, NotifyPlan, Plan, TrackRegistry, UnitPlan, secs_u8};
+use crate::sdnotify::SdNotify;
+use crate::statesync::StateSync;
+use crate::status::{
+    Counters, DaemonStatus, GroupStatus, InstanceStatus, SCHEMA_VERSION, StateEvent, Status,
+};
+use crate::users::UserDb;
+
+const SIGNAL_TOKEN: Token = Token(0);
+const NETLINK_TOKEN: Token = Token(1);
+const CONTROL_TOKEN: Token = Token(2);
+const METRICS_TOKEN: Token = Token(3);
+/// Control-socket clients use tokens from here (receive sockets use small numbers).
+const CONTROL_CLIENT_BASE: usize = 1 << 24;
+/// Metrics clients use tokens from here.
+const METRICS_CLIENT_BASE: usize = 1 << 25;
+/// Period of the housekeeping checks (VIPs of masters, missing interfaces/addresses).
+const HOUSEKEEPING: StdDuration = StdDuration::from_secs(1);
+const RX_TOKEN_BASE: usize = 16;
+/// Repeated log messages of one kind are shown at most this often per instance.
+const LOG_INTERVAL: StdDuration = StdDuration::from_secs(10);
+/// How long shutdown waits for notify scripts (`notify_stop`) to finish.
+const SHUTDOWN_NOTIFY_WAIT: StdDuration = StdDuration::from_secs(3);
+/// Largest advert: 20 + 24 + 16 + 4·255 bytes.
+const MAX_ADVERT_LEN: usize = 1080;
+
+/// The daemon could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// `vrrpd -t`: prints every diagnostic (`FILE:LINE:COL: severity: message`) and the
+/// warnings about ignored features to stderr; returns the exit status (0 clean or
+/// warnings only, 5 errors, 4 fatal or unreadable).
+pub fn check_config(path: &Path) -> u8 {
+    match kaconf::load(path) {
+        Ok((config, diagnostics)) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            for w in plan::unsupported_warnings(&config) {
+                eprintln!("{}: warning: {w}", path.display());
+            }
+            let script_errors = plan::script_errors(&config, &UserDb::system());
+            for e in &script_errors {
+                eprintln!("{}: error: {e}", path.display());
+            }
+            let status = kaconf::config_test_status(&diagnostics);
+            if script_errors.is_empty() {
+                status
+            } else {
+                status.max(5)
+            }
+        }
+        Err(e) => {
+            for d in e.diagnostics() {
+                eprintln!("{d}");
+            }
+            if e.diagnostics().is_empty() {
+                eprintln!("{e}");
+            }
+            4
+        }
+    }
+}
+
+fn log_diagnostics(diagnostics: &[kaconf::Diagnostic]) {
+    for d in diagnostics {
+        match d.severity {
+            kaconf::Severity::Warning => warn!("config: {d}"),
+            _ => error!("config: {d}"),
+        }
+    }
+}
+
+/// Loads and logs a configuration; fatal problems become an error.
+fn load_config(path: &Path) -> Result<kaconf::Config, StartError> {
+    match kaconf::load(path) {
+        Ok((config, diagnostics)) => {
+            log_diagnostics(&diagnostics);
+            Ok(config)
+        }
+        Err(e) => {
+            log_diagnostics(e.diagnostics());
+            Err(StartError(e.to_string()))
+        }
+    }
+}
+
+/// Interface facts from rtnetlink and `SIOCGIFFLAGS`.
+struct OsHost<'a> {
+    rtnl: &'a mut Rtnetlink,
+    query: Option<&'a InterfaceQuery>,
+}
+
+impl Host for OsHost<'_> {
+    fn primary_ipv4(&mut self, interface: &str, exclude: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+        const IFA_F_SECONDARY: u32 = 0x01;
+        let addrs = self.rtnl.list_addresses(interface).ok()?;
+        let usable = |a: &&ha_os::InterfaceAddress| !exclude.contains(&a.address);
+        addrs
+            .iter()
+            .filter(usable)
+            .find(|a| a.flags & IFA_F_SECONDARY == 0)
+            .or_else(|| addrs.iter().find(usable))
+            .map(|a| a.address)
+    }
+
+    fn link_up(&mut self, interface: &str) -> Option<bool> {
+        let flags = self.query?.flags(interface).ok()?;
+        let want = ha_os::iface::flags::UP | ha_os::iface::flags::RUNNING;
+        Some(flags & want == want)
+    }
+}
+
+/// Returns true (and records `now`) when a message of kind `key` may be logged again.
+fn may_log<K: Hash + Eq>(seen: &mut HashMap<K, StdInstant>, key: K) -> bool {
+    let now = StdInstant::now();
+    match seen.get(&key) {
+        Some(last) if now.duration_since(*last) < LOG_INTERVAL => false,
+        _ => {
+            seen.insert(key, now);
+            true
+        }
+    }
+}
+
+fn state_word(s: State) -> &'static str {
+    match s {
+        State::Init => "STOP",
+        State::Backup => "BACKUP",
+        State::Master => "MASTER",
+        State::Fault => "FAULT",
+    }
+}
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Init => "INIT",
+        other => state_word(other),
+    }
+}
+
+/// One running instance: its plan plus the per-instance I/O state.
+#[derive(Debug)]
+struct Member {
+    plan: InstancePlan,
+    authenticator: Authenticator,
+    ip_id: IpIdCounter,
+    /// RFC 2787 receive-error counters.
+    rx_errors: HashMap<Rfc2787Counter, u64>,
+    rx_logged: HashMap<std::mem::Discriminant<RxError>, StdInstant>,
+    other_logged: HashMap<&'static str, StdInstant>,
+    vmac_up: bool,
+    /// Addresses dropped by the last reload, still needed to remove them.
+    retired_vips: Vec<plan::VipPlan>,
+    /// Source of the last accepted advert with a non-zero priority (the master, when we
+    /// are backup).
+    last_advertiser: Option<Ipv4Addr>,
+    /// Addresses this daemon installed and has not removed since (device, address): the
+    /// ones the once-a-second check expects to find.
+    installed: Vec<(String, Ipv4Addr)>,
+}
+
+impl Member {
+    fn new(plan: InstancePlan) -> Self {
+        Member {
+            authenticator: Authenticator::new(plan.auth),
+            plan,
+            ip_id: IpIdCounter::new(),
+            rx_errors: HashMap::new(),
+            rx_logged: HashMap::new(),
+            other_logged: HashMap::new(),
+            vmac_up: false,
+            retired_vips: Vec::new(),
+            last_advertiser: None,
+            installed: Vec::new(),
+        }
+    }
+
+    fn rx_error(&self, c: Rfc2787Counter) -> u64 {
+        self.rx_errors.get(&c).copied().unwrap_or(0)
+    }
+
+    /// The RFC 2787 counters: the state machine's statistics plus the codec's drops.
+    fn counters(&self, stats: vrrp_fsm::Stats) -> Counters {
+        use Rfc2787Counter as C;
+        Counters {
+            adverts_received: stats.adverts_received,
+            adverts_sent: stats.adverts_sent,
+            become_master: stats.become_master,
+            release_master: stats.release_master,
+            priority_zero_received: stats.pri_zero_received,
+            priority_zero_sent: stats.pri_zero_sent,
+            checksum_errors: self.rx_error(C::ChecksumErrors),
+            version_errors: self.rx_error(C::VersionErrors),
+            vrid_errors: self.rx_error(C::VrIdErrors),
+            ttl_errors: self.rx_error(C::IpTtlErrors),
+            auth_type_mismatch: self.rx_error(C::AuthTypeMismatch) + stats.auth_mismatch,
+            auth_failures: self.rx_error(C::AuthFailures) + stats.replay_dropped,
+            invalid_auth_type: self.rx_error(C::InvalidAuthType),
+            invalid_type: self.rx_error(C::InvalidTypePktsRcvd),
+            address_list_errors: self.rx_error(C::AddressListErrors) + stats.addr_list_err,
+            packet_length_errors: self.rx_error(C::PacketLengthErrors),
+            advert_interval_errors: self.rx_error(C::AdvertisementIntervalErrors)
+                + stats.interval_mismatch,
+        }
+    }
+
+    /// Details of an address of the current plan, or of one a reload just dropped.
+    fn vip(&self, addr: IpAddr) -> Option<&plan::VipPlan> {
+        self.plan.vip(addr).or_else(|| {
+            self.retired_vips
+                .iter()
+                .find(|v| IpAddr::V4(v.addr.address) == addr)
+        })
+    }
+
+    fn vrid(&self) -> u8 {
+        self.plan.vrid().get()
+    }
+
+    /// Interface adverts leave from: the VMAC once it exists (unless `vmac_xmit_base`).
+    fn tx_interface(&self) -> &str {
+        match &self.plan.vmac {
+            Some(vmac) if self.vmac_up && !self.plan.vmac_xmit_base => vmac,
+            _ => &self.plan.interface,
+        }
+    }
+
+    /// Takes a reloaded plan, keeping the IP ID counter and statistics.
+    fn update(&mut self, plan: InstancePlan) {
+        self.authenticator = Authenticator::new(plan.auth);
+        self.retired_vips = self
+            .plan
+            .vips
+            .iter()
+            .filter(|v| plan.vip(IpAddr::V4(v.addr.address)).is_none())
+            .cloned()
+            .collect();
+        self.plan = plan;
+    }
+}
+
+/// A sync group (or a lone instance) and its state machine.
+#[derive(Debug)]
+struct Unit {
+    group: Option<(String, NotifyPlan)>,
+    fsm: SyncGroup,
+    members: Vec<Member>,
+}
+
+impl Unit {
+    /// Identity used to match units across a reload.
+    fn key(&self) -> Vec<(String, u8, String)> {
+        self.members
+            .iter()
+            .map(|m| (m.plan.name.clone(), m.vrid(), m.plan.interface.clone()))
+            .collect()
+    }
+
+    fn label(&self) -> String {
+        match &self.group {
+            Some((name, _)) => format!("group {name}"),
+            None => self
+                .members
+                .first()
+                .map(|m| m.plan.name.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+fn plan_key(p: &UnitPlan) -> Vec<(String, u8, String)> {
+    p.members
+        .iter()
+        .map(|m| (m.name.clone(), m.vrid().get(), m.interface.clone()))
+        .collect()
+}
+
+/// Everything that performs effects, kept apart from the units so both can be borrowed.
+struct Io {
+    rtnl: Rtnetlink,
+    senders: HashMap<String, Sender>,
+    garps: HashMap<String, GarpSender>,
+    notifier: Notifier,
+    state_sync: StateSync,
+    /// The operator surface fed by state changes.
+    report: Report,
+}
+
+/// State changes on their way to the notify FIFO and the `events` subscribers.
+#[derive(Debug, Default)]
+struct Report {
+    fifo: Option<NotifyFifo>,
+    /// Events not yet sent to the control socket's subscribers.
+    pending: Vec<StateEvent>,
+    seq: u64,
+}
+
+impl Report {
+    #[allow(clippy::too_many_arguments)]
+    fn state_change(
+        &mut self,
+        kind: &str,
+        name: &str,
+        vrid: Option<u8>,
+        from: State,
+        to: State,
+        priority: u8,
+        reason: String,
+    ) {
+        if let Some(f) = self.fifo.as_mut() {
+            f.push(&crate::fifo::line(kind, name, state_word(to), priority));
+        }
+        self.seq += 1;
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        // Bounded: the loop hands these to subscribers after every batch of inputs.
+        if self.pending.len() < 4096 {
+            self.pending.push(StateEvent {
+                seq: self.seq,
+                time_ms,
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                vrid,
+                from: state_name(from).to_owned(),
+                to: state_name(to).to_owned(),
+                priority,
+                reason,
+            });
+        }
+    }
+}
+
+impl Io {
+    fn sender(&mut self, interface: &str) -> Result<&Sender, ha_os::OsError> {
+        if !self.senders.contains_key(interface) {
+            let s = Sender::open(interface)?;
+            self.senders.insert(interface.to_owned(), s);
+        }
+        // Present: inserted just above if it was missing.
+        Ok(&self.senders[interface])
+    }
+
+    fn garp(&mut self, interface: &str) -> Result<&GarpSender, ha_os::OsError> {
+        if !self.garps.contains_key(interface) {
+            let g = GarpSender::open(interface)?;
+            self.garps.insert(interface.to_owned(), g);
+        }
+        // Present: inserted just above if it was missing.
+        Ok(&self.garps[interface])
+    }
+}
+
+fn send_advert(member: &mut Member, io: &mut Io, tx: AdvertTx) {
+    let name = member.plan.name.clone();
+    let vrid = member.vrid();
+    let addresses = match AddressList::from_slice(&member.plan.advertised) {
+        Ok(a) => a,
+        Err(_) => {
+            error!("({name}) VRID {vrid}: more than 255 advertised addresses");
+            return;
+        }
+    };
+    let repr = AdvertRepr {
+        vrid: member.plan.vrid(),
+        priority: tx.priority,
+        adver_int: secs_u8(tx.advert_interval),
+        addresses,
+    };
+    let ip_id = member.ip_id.next_id();
+    let unicast = member.plan.is_unicast();
+    let dests: Vec<Ipv4Addr> = if unicast {
+        member.plan.peers.iter().map(|p| p.addr).collect()
+    } else {
+        vec![member.plan.group_addr]
+    };
+    let iface = member.tx_interface().to_owned();
+    let mut buf = [0u8; MAX_ADVERT_LEN];
+    for dst in dests {
+        let params = TxParams {
+            src: member.plan.fsm.source,
+            dst,
+            ip_id,
+            ttl: if unicast {
+                member.plan.unicast_ttl
+            } else {
+                VRRP_TTL
+            },
+            tos: KEEPALIVED_TOS,
+            unicast,
+        };
+        let len = match encode_advert(&params, &repr, &member.authenticator, tx.ah_seq, &mut buf) {
+            Ok(len) => len,
+            Err(e) => {
+                error!("({name}) VRID {vrid}: cannot encode advert: {e}");
+                return;
+            }
+        };
+        let result = io.sender(&iface).and_then(|s| s.send(&buf[..len]));
+        match result {
+            Ok(()) => debug!(
+                "({name}) VRID {vrid}: sent advert prio {} to {dst} on {iface}",
+                tx.priority
+            ),
+            Err(e) => {
+                // Reopen next time (the interface may have been recreated).
+                io.senders.remove(&iface);
+                if may_log(&mut member.other_logged, "send") {
+                    warn!("({name}) VRID {vrid} on {iface}: cannot send advert: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
+    let name = member.plan.name.clone();
+    let vrid = member.vrid();
+    match effect {
+        Effect::InstallVips(list) | Effect::RemoveVips(list) => {
+            let add = matches!(effect, Effect::InstallVips(_));
+            for addr in list {
+                let Some(vip) = member.vip(*addr) else {
+                    continue;
+                };
+                let result = if add {
+                    io.rtnl
+                        .add_address(&vip.dev, &vip.addr)
+                        .map(|o| format!("{o:?}"))
+                } else {
+                    io.rtnl
+                        .delete_address(&vip.dev, &vip.addr)
+                        .map(|o| format!("{o:?}"))
+                };
+                let verb = if add { "add" } else { "remove" };
+                let (dev, address) = (vip.dev.clone(), vip.addr.address);
+                match &result {
+                    Ok(outcome) => {
+                        debug!("({name}) VRID {vrid}: {verb} {addr} on {dev}: {outcome}")
+                    }
+                    Err(e) => error!("({name}) VRID {vrid}: cannot {verb} {addr} on {dev}: {e}"),
+                }
+                if !add {
+                    member.installed.retain(|(_, a)| *a != address);
+                } else if result.is_ok() && !member.installed.contains(&(dev.clone(), address)) {
+                    member.installed.push((dev, address));
+                }
+            }
+        }
+        Effect::Garp { vips, repeat } => {
+            let mut by_dev: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
+            for addr in vips {
+                let Some(vip) = member.vip(*addr) else {
+                    continue;
+                };
+                match by_dev.iter_mut().find(|(d, _)| *d == vip.dev) {
+                    Some((_, list)) => list.push(vip.addr.address),
+                    None => by_dev.push((vip.dev.clone(), vec![vip.addr.address])),
+                }
+            }
+            for (dev, list) in by_dev {
+                let result = io
+                    .garp(&dev)
+                    .and_then(|g| g.send_burst(&list, *repeat as usize));
+                match result {
+                    Ok(n) => debug!("({name}) VRID {vrid}: sent {n} gratuitous ARPs on {dev}"),
+                    Err(e) => {
+                        io.garps.remove(&dev);
+                        if may_log(&mut member.other_logged, "garp") {
+                            warn!("({name}) VRID {vrid} on {dev}: cannot send gratuitous ARP: {e}");
+                        }
+                    }
+                }
+            }
+        }
+        Effect::VmacUp => {
+            let Some(vmac) = member.plan.vmac.clone() else {
+                return;
+            };
+            let spec = MacvlanSpec {
+                name: vmac.clone(),
+                mac: vmac_address(vrid),
+                mode: MacvlanMode::Private,
+                up: true,
+            };
+            match io.rtnl.create_macvlan(&member.plan.interface, &spec) {
+                Ok(outcome) => {
+                    if let Err(e) = io.rtnl.set_link_up(&vmac, true) {
+                        error!("({name}) VRID {vrid}: cannot bring {vmac} up: {e}");
+                    }
+                    info!(
+                        "({name}) VRID {vrid}: VMAC {vmac} on {} ({outcome:?})",
+                        member.plan.interface
+                    );
+                    member.vmac_up = true;
+                }
+                Err(e) => error!(
+                    "({name}) VRID {vrid}: cannot create VMAC {vmac} on {}: {e}",
+                    member.plan.interface
+                ),
+            }
+        }
+        Effect::VmacDown => {
+            let Some(vmac) = member.plan.vmac.clone() else {
+                return;
+            };
+            io.senders.remove(&vmac);
+            io.garps.remove(&vmac);
+            member.vmac_up = false;
+            if let Err(e) = io.rtnl.delete_link(&vmac) {
+                error!("({name}) VRID {vrid}: cannot delete VMAC {vmac}: {e}");
+            }
+        }
+        Effect::SyncCommit | Effect::SyncRelease => {}
+    }
+}
+
+fn queue_notifies(
+    io: &mut Io,
+    owner: &str,
+    kind: &str,
+    name: &str,
+    notify: &NotifyPlan,
+    to: State,
+    priority: u8,
+) {
+    let specific = match to {
+        State::Master => &notify.master,
+        State::Backup => &notify.backup,
+        State::Fault => &notify.fault,
+        State::Init => &notify.stop,
+    };
+    let now = StdInstant::now();
+    if let Some(job) = specific {
+        io.notifier.enqueue(owner, job.clone(), now);
+    }
+    if let Some(g) = &notify.generic {
+        let mut argv = g.argv.clone();
+        argv.extend([
+            kind.to_owned(),
+            name.to_owned(),
+            state_word(to).to_owned(),
+            priority.to_string(),
+        ]);
+        io.notifier.enqueue(owner, Job { argv, ids: g.ids }, now);
+    }
+}
+
+fn on_event(unit: &mut Unit, io: &mut Io, member: Option<MemberId>, event: Event) {
+    match (event, member) {
+        (Event::StateChanged { from, to, reason }, Some(m)) => {
+            let prio = unit.fsm.member_priority(m).unwrap_or(0);
+            let Some(member) = unit.members.get(m.0) else {
+                return;
+            };
+            let p = &member.plan;
+            info!(
+                instance = %p.name,
+                vrid = p.vrid().get(),
+                "({}) VRID {} on {}: {} -> {} ({reason:?})",
+                p.name,
+                p.vrid(),
+                p.interface,
+                state_name(from),
+                state_name(to)
+            );
+            let owner = format!("instance {}", p.name);
+            queue_notifies(io, &owner, "INSTANCE", &p.name, &p.notify, to, prio);
+            io.report.state_change(
+                "INSTANCE",
+                &p.name,
+                Some(p.vrid().get()),
+                from,
+                to,
+                prio,
+                format!("{reason:?}"),
+            );
+        }
+        (Event::GroupStateChanged { from, to, reason }, None) => {
+            if let Some((name, notify)) = &unit.group {
+                info!(
+                    group = %name,
+                    "group {name}: {} -> {} ({reason:?})",
+                    state_name(from),
+                    state_name(to)
+                );
+                let owner = format!("group {name}");
+                queue_notifies(io, &owner, "GROUP", name, notify, to, 0);
+                io.report
+                    .state_change("GROUP", name, None, from, to, 0, format!("{reason:?}"));
+            }
+        }
+        (Event::PriorityChanged { from, to }, Some(m)) => {
+            if let Some(member) = unit.members.get(m.0) {
+                info!(
+                    "({}) VRID {}: effective priority {from} -> {to}",
+                    member.plan.name,
+                    member.vrid()
+                );
+            }
+        }
+        (Event::AdvertDropped { source, reason }, Some(m)) => {
+            if let Some(member) = unit.members.get_mut(m.0)
+                && may_log(&mut member.other_logged, "fsm-drop")
+            {
+                warn!(
+                    "({}) VRID {} on {}: dropped advert from {source}: {reason:?}",
+                    member.plan.name,
+                    member.vrid(),
+                    member.plan.interface
+                );
+            }
+        }
+        (other, m) => {
+            let name = m
+                .and_then(|m| unit.members.get(m.0))
+                .map(|x| x.plan.name.as_str())
+                .unwrap_or("-");
+            debug!("({name}) {other:?}");
+        }
+    }
+}
+
+/// The unit label, sync-group name and member name the state-sync coupling keys on.
+fn sync_identity(unit: &Unit, m: Option<MemberId>) -> (String, Option<String>, Option<String>) {
+    let group = unit.group.as_ref().map(|g| g.0.clone());
+    let member = m
+        .and_then(|m| unit.members.get(m.0))
+        .map(|x| x.plan.name.clone());
+    (unit.label(), group, member)
+}
+
+/// Drains a unit's outputs after an input, acknowledging sync effects.
+fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
+    let mut acks: Vec<(EffectId, EffectOutcome)> = Vec::new();
+    loop {
+        while let Some((m, out)) = unit.fsm.poll_output() {
+            match out {
+                Output::Advert(tx) => {
+                    if let Some(member) = m.and_then(|m| unit.members.get_mut(m.0)) {
+                        send_advert(member, io, tx);
+                    }
+                }
+                Output::Effect { id, effect } => {
+                    if let Some(member) = m.and_then(|m| unit.members.get_mut(m.0)) {
+                        apply_effect(member, io, &effect);
+                    }
+                    if matches!(effect, Effect::SyncCommit | Effect::SyncRelease)
+                        && let Some(outcome) = {
+                            let (label, group, member) = sync_identity(unit, m);
+                            io.state_sync.request(
+                                &label,
+                                group.as_deref(),
+                                member.as_deref(),
+                                id,
+                                &effect,
+                            )
+                        }
+                    {
+                        acks.push((id, outcome));
+                    }
+                }
+                Output::Event(ev) => {
+                    let (_, group, member) = sync_identity(unit, m);
+                    io.state_sync
+                        .observe(group.as_deref(), member.as_deref(), &ev);
+                    on_event(unit, io, m, ev)
+                }
+            }
+        }
+        if acks.is_empty() {
+            return;
+        }
+        for (id, outcome) in acks.drain(..) {
+            unit.fsm.handle_effect_done(now, id, outcome);
+        }
+    }
+}
+
+/// Validates a received packet for its instance and feeds it to the state machine.
+fn on_packet(
+    units: &mut [Unit],
+    io: &mut Io,
+    demux: &Demux<(usize, usize)>,
+    pkt: &ReceivedPacket<'_>,
+    now: Instant,
+) {
+    let Some(&(u, m)) = demux.route(pkt) else {
+        debug!(
+            "packet from {} on {} for an unknown VRID ignored",
+            pkt.source, pkt.interface
+        );
+        return;
+    };
+    let Some(unit) = units.get_mut(u) else {
+        return;
+    };
+    let Some(member) = unit.members.get_mut(m) else {
+        return;
+    };
+    let plan = &member.plan;
+    let policy = RxPolicy {
+        auth: &member.authenticator,
+        unicast: plan.is_unicast(),
+        expected_vrid: Some(plan.vrid()),
+        adver_int: Some(plan.adver_int_secs()),
+        vips: (!plan.skip_check_adv_addr).then_some(plan.advertised.as_slice()),
+        address_list_policy: AddressListPolicy::AcceptAndFlag,
+        verify_ip_checksum: true,
+    };
+    // Per-peer TTL limits (`unicast_peer { IP min_ttl N max_ttl M }`).
+    let ttl = pkt.bytes.get(8).copied().unwrap_or(0);
+    let ttl_ok = !plan.is_unicast()
+        || plan
+            .peers
+            .iter()
+            .find(|p| p.addr == pkt.source)
+            .is_none_or(|p| (p.min_ttl..=p.max_ttl).contains(&ttl));
+    if !ttl_ok {
+        *member
+            .rx_errors
+            .entry(Rfc2787Counter::IpTtlErrors)
+            .or_default() += 1;
+        let (name, vrid) = (plan.name.clone(), plan.vrid());
+        if may_log(&mut member.other_logged, "peer-ttl") {
+            warn!(
+                "({name}) VRID {vrid} on {}: dropped advert from {}: TTL {ttl} outside the peer's min_ttl/max_ttl",
+                pkt.interface, pkt.source
+            );
+        }
+        return;
+    }
+    let result = decode_advert(pkt.bytes, &policy).map(|rx| {
+        let from_peer = plan.peers.iter().any(|p| p.addr == rx.src);
+        let advert = AdvertRx {
+            source: rx.src,
+            priority: rx.priority,
+            advert_interval: Duration::from_secs(u64::from(rx.adver_int)),
+            ah_seq: rx.ah_sequence(),
+            addresses_match: rx.address_list != AddressListMatch::Differs,
+        };
+        (advert, from_peer)
+    });
+    match result {
+        Ok((_, false)) if plan.is_unicast() && plan.check_unicast_src => {
+            *member
+                .rx_errors
+                .entry(Rfc2787Counter::AddressListErrors)
+                .or_default() += 1;
+            let (name, vrid) = (plan.name.clone(), plan.vrid());
+            if may_log(&mut member.other_logged, "peer") {
+                warn!(
+                    "({name}) VRID {vrid} on {}: dropped advert from {}: not a configured unicast peer",
+                    pkt.interface, pkt.source
+                );
+            }
+        }
+        Ok((rx, _)) => {
+            debug!(
+                "({}) VRID {}: advert from {} prio {}",
+                plan.name,
+                plan.vrid(),
+                rx.source,
+                rx.priority
+            );
+            if rx.priority > 0 {
+                member.last_advertiser = Some(rx.source);
+            }
+            let _ = unit.fsm.handle_advert(now, MemberId(m), rx);
+            drain(unit, io, now);
+        }
+        Err(e) => {
+            if let Some(counter) = e.counter() {
+                *member.rx_errors.entry(counter).or_default() += 1;
+            }
+            let (name, vrid) = (member.plan.name.clone(), member.vrid());
+            let noteworthy = matches!(e, RxError::AdvertIntervalMismatch { .. });
+            if e.is_silent_drop() && !noteworthy {
+                debug!(
+                    "({name}) VRID {vrid} on {}: ignored packet from {}: {e}",
+                    pkt.interface, pkt.source
+                );
+            } else if may_log(&mut member.rx_logged, std::mem::discriminant(&e)) {
+                warn!(
+                    "({name}) VRID {vrid} on {}: dropped packet from {}: {e}",
+                    pkt.interface, pkt.source
+                );
+            }
+        }
+    }
+}
+
+/// What a SIGUSR1/SIGUSR2 dump writes.
+#[derive(Debug, Clone, Copy)]
+enum Dump {
+    /// The status table (SIGUSR1, keepalived's `keepalived.data`).
+    Data,
+    /// The statistics (SIGUSR2, keepalived's `keepalived.stats`).
+    Stats,
+}
+
+/// The running daemon.
+pub struct Daemon {
+    poll: Poll,
+    clock: Clock,
+    config_path: PathBuf,
+    units: Vec<Unit>,
+    io: Io,
+    query: Option<InterfaceQuery>,
+    rx: RxPool,
+    registered: Vec<RxKey>,
+    demux: Demux<(usize, usize)>,
+    links: Option<NetlinkMonitor>,
+    link_state: HashMap<String, bool>,
+    signals: Signals,
+    scripts: Scripts,
+    registry: TrackRegistry,
+    /// The running configuration (re-planned when a missing interface or address appears).
+    config: kaconf::Config,
+    users: UserDb,
+    control: Option<ControlServer>,
+    metrics: Option<MetricsServer>,
+    sd: SdNotify,
+    started: StdInstant,
+    next_housekeeping: StdInstant,
+    /// `vrrp_startup_delay`: units waiting to start, and when.
+    delayed: Option<(StdInstant, Vec<UnitPlan>)>,
+    /// ifindex of every instance interface at the last housekeeping (`None`: missing).
+    ifindex: HashMap<String, Option<u32>>,
+}
+
+impl Daemon {
+    /// Loads the configuration, opens the sockets and starts every instance.
+    pub fn start(options: &Options) -> Result<Daemon, StartError> {
+        let config_path = options.config.as_path();
+        let config = load_config(config_path)?;
+        let fail = |what: &str, e: &dyn std::fmt::Display| StartError(format!("{what}: {e}"));
+        let rtnl = Rtnetlink::open().map_err(|e| fail("rtnetlink", &e))?;
+        let poll = Poll::new().map_err(|e| fail("mio poll", &e))?;
+        // The control socket first: a second daemon must refuse before touching anything.
+        let control = match &options.control_socket {
+            Some(path) => Some(
+                ControlServer::bind(path, poll.registry(), CONTROL_TOKEN, CONTROL_CLIENT_BASE)
+                    .map_err(|e| StartError(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let metrics = match options.metrics {
+            Some(addr) => Some(
+                MetricsServer::bind(addr, poll.registry(), METRICS_TOKEN, METRICS_CLIENT_BASE)
+                    .map_err(|e| StartError(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let state_sync = match &options.sync_socket {
+            Some(path) => {
+                let barrier = Duration::from_millis(options.sync_commit_timeout_ms);
+                StateSync::bind(path, barrier, poll.registry())
+                    .map_err(|e| fail(&format!("sync socket {}", path.display()), &e))?
+            }
+            None => StateSync::disabled(),
+        };
+        let fifo = config.global.notify_fifo.as_ref().and_then(|p| {
+            NotifyFifo::open(Path::new(p))
+                .map_err(|e| error!("notify fifo {p}: {e}"))
+                .ok()
+        });
+        let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2])
+            .map_err(|e| fail("signal handlers", &e))?;
+        poll.registry()
+            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)
+            .map_err(|e| fail("signal registration", &e))?;
+        let links = match NetlinkMonitor::open(&NetlinkOptions::default()) {
+            Ok(mut monitor) => {
+                match poll
+                    .registry()
+                    .register(&mut monitor, NETLINK_TOKEN, Interest::READABLE)
+                {
+                    Ok(()) => Some(monitor),
+                    Err(e) => {
+                        error!("cannot watch links: {e}; link changes will not be seen");
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                error!("cannot open the link monitor: {e}; link changes will not be seen");
+                None
+            }
+        };
+        let query = InterfaceQuery::new()
+            .map_err(|e| error!("interface queries unavailable: {e}"))
+            .ok();
+        let mut daemon = Daemon {
+            poll,
+            clock: Clock::new(),
+            config_path: config_path.to_path_buf(),
+            units: Vec::new(),
+            io: Io {
+                rtnl,
+                senders: HashMap::new(),
+                garps: HashMap::new(),
+                notifier: Notifier::default(),
+                report: Report {
+                    fifo,
+                    ..Report::default()
+                },
+                state_sync,
+            },
+            query,
+            rx: RxPool::new(),
+            registered: Vec::new(),
+            demux: Demux::new(),
+            links,
+            link_state: HashMap::new(),
+            signals,
+            scripts: Scripts::default(),
+            registry: TrackRegistry::default(),
+            config: config.clone(),
+            users: UserDb::system(),
+            control,
+            metrics,
+            sd: SdNotify::from_env(),
+            started: StdInstant::now(),
+            next_housekeeping: StdInstant::now() + HOUSEKEEPING,
+            delayed: None,
+            ifindex: HashMap::new(),
+        };
+        let plan = daemon.plan(&config, &HashMap::new());
+        if plan.units.is_empty() {
+            warn!("no VRRP instance to run");
+        }
+        daemon.scripts = Scripts::new(&plan.scripts, &HashMap::new(), StdInstant::now());
+        let delay = StdDuration::from_micros(config.global.startup_delay_us);
+        if delay.is_zero() {
+            for unit_plan in plan.units {
+                daemon.start_unit(unit_plan);
+            }
+        } else {
+            info!(
+                "vrrp_startup_delay: instances start in {:.1} s",
+                delay.as_secs_f64()
+            );
+            daemon.delayed = Some((StdInstant::now() + delay, plan.units));
+        }
+        daemon.rebuild_sockets();
+        daemon.ifindex = daemon.interface_indexes();
+        Ok(daemon)
+    }
+
+    /// ifindex of every instance interface (`None`: the interface does not exist).
+    fn interface_indexes(&self) -> HashMap<String, Option<u32>> {
+        let mut out = HashMap::new();
+        for unit in &self.units {
+            for m in &unit.members {
+                let name = &m.plan.interface;
+                if !out.contains_key(name) {
+                    let index = self.query.as_ref().and_then(|q| q.index(name).ok());
+                    out.insert(name.clone(), index);
+                }
+            }
+        }
+        out
+    }
+
+    /// The status snapshot served by `vrrpd status` and the metrics endpoint.
+    pub fn status(&self) -> Status {
+        let mut instances = Vec::new();
+        let mut groups = Vec::new();
+        for unit in &self.units {
+            let group_name = unit.group.as_ref().map(|(n, _)| n.clone());
+            for (i, m) in unit.members.iter().enumerate() {
+                let id = MemberId(i);
+                let state = unit.fsm.member_state(id).unwrap_or(State::Init);
+                let stats = unit.fsm.member_stats(id).unwrap_or_default();
+                let p = &m.plan;
+                let master = match state {
+                    State::Master => Some(p.fsm.source),
+                    State::Backup => m.last_advertiser,
+                    _ => None,
+                };
+                instances.push(InstanceStatus {
+                    name: p.name.clone(),
+                    vrid: m.vrid(),
+                    interface: p.interface.clone(),
+                    state: state_name(state).to_owned(),
+                    base_priority: p.fsm.priority,
+                    effective_priority: unit.fsm.member_priority(id).unwrap_or(0),
+                    source: p.fsm.source.to_string(),
+                    master: master.map(|a| a.to_string()),
+                    vips: p
+                        .vips
+                        .iter()
+                        .map(|v| format!("{}/{}", v.addr.address, v.addr.prefix_len))
+                        .collect(),
+                    group: group_name.clone(),
+                    counters: m.counters(stats),
+                });
+            }
+            if let Some(name) = group_name {
+                groups.push(GroupStatus {
+                    name,
+                    state: state_name(unit.fsm.state()).to_owned(),
+                    members: unit.members.iter().map(|m| m.plan.name.clone()).collect(),
+                });
+            }
+        }
+        if let Some((_, pending)) = &self.delayed {
+            for u in pending {
+                for p in &u.members {
+                    instances.push(InstanceStatus {
+                        name: p.name.clone(),
+                        vrid: p.vrid().get(),
+                        interface: p.interface.clone(),
+                        state: state_name(State::Init).to_owned(),
+                        base_priority: p.fsm.priority,
+                        effective_priority: p.fsm.priority,
+                        source: p.fsm.source.to_string(),
+                        master: None,
+                        vips: p
+                            .vips
+                            .iter()
+                            .map(|v| format!("{}/{}", v.addr.address, v.addr.prefix_len))
+                            .collect(),
+                        group: u.group.as_ref().map(|(n, _)| n.clone()),
+                        counters: Counters::default(),
+                    });
+                }
+            }
+        }
+        Status {
+            schema: SCHEMA_VERSION,
+            daemon: DaemonStatus {
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                uptime_secs: self.started.elapsed().as_secs(),
+                config: self.config_path.display().to_string(),
+            },
+            instances,
+            groups,
+        }
+    }
+
+    fn plan(&mut self, config: &kaconf::Config, verdicts: &HashMap<String, bool>) -> Plan {
+        let mut host = OsHost {
+            rtnl: &mut self.io.rtnl,
+            query: self.query.as_ref(),
+        };
+        let mut plan = plan::build(config, &mut self.registry, verdicts, &mut host, &self.users);
+        if let Some(barrier) = self.io.state_sync.commit_barrier() {
+            for member in plan.units.iter_mut().flat_map(|u| u.members.iter_mut()) {
+                member.fsm.commit_barrier = Some(barrier);
+            }
+        }
+        for w in &plan.warnings {
+            warn!("{w}");
+        }
+        for e in &plan.errors {
+            error!("{e}");
+        }
+        plan
+    }
+
+    fn link_up(&self, interface: &str) -> bool {
+        if let Some(up) = self.link_state.get(interface) {
+            return *up;
+        }
+        let want = ha_os::iface::flags::UP | ha_os::iface::flags::RUNNING;
+        self.query
+            .as_ref()
+            .and_then(|q| q.flags(interface).ok())
+            .is_some_and(|f| f & want == want)
+    }
+
+    /// Builds a unit's state machine and starts it.
+    fn start_unit(&mut self, plan: UnitPlan) {
+        let label = plan.label();
+        let cfgs = plan.members.iter().map(|m| m.fsm.clone()).collect();
+        let fsm = match SyncGroup::new(cfgs, GroupPolicy::default()) {
+            Ok(fsm) => fsm,
+            Err(e) => {
+                error!("{label}: invalid configuration: {e}; not started");
+                return;
+            }
+        };
+        let mut unit = Unit {
+            group: plan.group,
+            fsm,
+            members: plan.members.into_iter().map(Member::new).collect(),
+        };
+        let now = self.clock.now();
+        for (i, m) in unit.members.iter().enumerate() {
+            if m.plan.source_missing {
+                // keepalived: an instance without a usable interface starts in FAULT.
+                let _ = unit.fsm.handle_link(now, MemberId(i), LinkState::Down);
+            } else if !m.plan.dont_track_primary && !self.link_up(&m.plan.interface) {
+                warn!(
+                    "({}) VRID {}: interface {} is down",
+                    m.plan.name,
+                    m.vrid(),
+                    m.plan.interface
+                );
+                let _ = unit.fsm.handle_link(now, MemberId(i), LinkState::Down);
+            }
+        }
+        if let Err(e) = unit.fsm.handle_admin(now, MemberId(0), Admin::Startup) {
+            error!("{label}: cannot start: {e}");
+            return;
+        }
+        drain(&mut unit, &mut self.io, now);
+        self.units.push(unit);
+    }
+
+    /// Opens the receive sockets the instances need and rebuilds the demultiplexer.
+    fn rebuild_sockets(&mut self) {
+        for unit in &self.units {
+            for m in &unit.members {
+                let p = &m.plan;
+                let mut protocols = vec![IpProtocol::Vrrp];
+                if matches!(p.auth, vrrp_wire::Auth::Ah(_)) {
+                    protocols.push(IpProtocol::Ah);
+                }
+                for proto in protocols {
+                    let opened = if p.is_unicast() {
+                        self.rx.unicast(&p.interface, proto, p.fsm.source)
+                    } else {
+                        self.rx.multicast(&p.interface, proto, p.group_addr)
+                    };
+                    if let Err(e) = opened {
+                        error!(
+                            "({}) VRID {}: cannot open receive socket on {}: {e}",
+                            p.name,
+                            p.vrid(),
+                            p.interface
+                        );
+                    }
+                }
+            }
+        }
+        let keys: Vec<RxKey> = self.rx.keys().collect();
+        let mut demux = Demux::new();
+        for key in keys {
+            if !self.registered.contains(&key) {
+                match self
+                    .rx
+                    .register(self.poll.registry(), key, Token(RX_TOKEN_BASE + key.0))
+                {
+                    Ok(()) => self.registered.push(key),
+                    Err(e) => error!("cannot register receive socket: {e}"),
+                }
+            }
+            let Some(sock) = self.rx.socket(key) else {
+                continue;
+            };
+            for (u, unit) in self.units.iter().enumerate() {
+                for (m, member) in unit.members.iter().enumerate() {
+                    let p = &member.plan;
+                    let matches = sock.interface() == p.interface
+                        && match sock.binding() {
+                            RxBinding::Multicast(g) => !p.is_unicast() && g == p.group_addr,
+                            RxBinding::Unicast(a) => p.is_unicast() && a == p.fsm.source,
+                        };
+                    if matches {
+                        demux.insert(sock.ifindex(), sock.protocol(), member.vrid(), (u, m));
+                    }
+                }
+            }
+        }
+        self.demux = demux;
+    }
+
+    /// Runs until SIGTERM/SIGINT, then shuts every instance down.
+    pub fn run(mut self) -> Result<(), StartError> {
+        let mut events = Events::with_capacity(64);
+        let count: usize = self.units.iter().map(|u| u.members.len()).sum();
+        self.sd.ready(&format!("{count} VRRP instances"));
+        loop {
+            let timeout = self
+                .next_wakeup()
+                .map(|t| t.saturating_duration_since(StdInstant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(StartError(format!("poll: {e}")));
+            }
+            let mut stop = false;
+            let mut reload = false;
+            let mut want_status = false;
+            let mut want_metrics = false;
+            let mut dump = None;
+            for event in events.iter() {
+                let token = event.token();
+                if let Some(c) = self.control.as_mut()
+                    && c.owns(token)
+                {
+                    want_status |= c.event(self.poll.registry(), token);
+                    continue;
+                }
+                if let Some(m) = self.metrics.as_mut()
+                    && m.owns(token)
+                {
+                    want_metrics |= m.event(self.poll.registry(), token);
+                    continue;
+                }
+                if self.io.state_sync.owns(token) {
+                    self.io.state_sync.event(self.poll.registry(), token);
+                    self.apply_sync_acks();
+                    continue;
+                }
+                match token {
+                    SIGNAL_TOKEN => {
+                        for sig in self.signals.pending() {
+                            match sig {
+                                SIGTERM | SIGINT => stop = true,
+                                SIGHUP => reload = true,
+                                SIGUSR1 => dump = Some(Dump::Data),
+                                SIGUSR2 => dump = Some(Dump::Stats),
+                                _ => {}
+                            }
+                        }
+                    }
+                    NETLINK_TOKEN => self.on_links(),
+                    Token(t) if t >= RX_TOKEN_BASE => self.on_readable(RxKey(t - RX_TOKEN_BASE)),
+                    _ => {}
+                }
+            }
+            self.on_timers();
+            if stop {
+                self.sd.stopping();
+                self.shutdown();
+                self.publish_events();
+                return Ok(());
+            }
+            if reload {
+                self.sd.reloading();
+                self.reload();
+                self.sd.ready("reloaded");
+            }
+            self.publish_events();
+            if let Some(kind) = dump {
+                self.dump(kind);
+            }
+            if want_status || want_metrics {
+                self.answer_clients(want_status, want_metrics);
+            }
+        }
+    }
+
+    /// Acknowledges the commits ssyncpd answered, releasing the promoted instances' VIPs.
+    fn apply_sync_acks(&mut self) {
+        let now = self.clock.now();
+        for (label, id, outcome) in self.io.state_sync.take_acks() {
+            if let Some(unit) = self.units.iter_mut().find(|u| u.label() == label) {
+                unit.fsm.handle_effect_done(now, id, outcome);
+                drain(unit, &mut self.io, now);
+            }
+        }
+    }
+
+    /// SIGUSR1 / SIGUSR2: writes the status table (`vrrpd.data`) or keepalived-style
+    /// statistics (`vrrpd.stats`) to `$TMPDIR` (default /tmp), replacing the file atomically.
+    fn dump(&self, kind: Dump) {
+        let status = self.status();
+        let (name, text) = match kind {
+            Dump::Data => ("vrrpd.data", crate::status::render_table(&status)),
+            Dump::Stats => ("vrrpd.stats", crate::status::render_stats(&status)),
+        };
+        let dir = std::env::var_os("TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+        let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
+        match result {
+            Ok(()) => info!("wrote {}", path.display()),
+            Err(e) => error!("cannot write {}: {e}", path.display()),
+        }
+    }
+
+    /// Hands queued state changes to `events` subscribers and flushes the notify FIFO.
+    fn publish_events(&mut self) {
+        let pending = std::mem::take(&mut self.io.report.pending);
+        if let Some(fifo) = self.io.report.fifo.as_mut() {
+            fifo.flush();
+        }
+        let Some(control) = self.control.as_mut() else {
+            return;
+        };
+        for ev in pending {
+            let Ok(line) = serde_json::to_string(&ev) else {
+                continue;
+            };
+            let dropped = control.broadcast(self.poll.registry(), &line);
+            if dropped > 0 {
+                warn!("dropped {dropped} events client(s) that stopped reading");
+            }
+        }
+    }
+
+    fn answer_clients(&mut self, status: bool, metrics: bool) {
+        let snapshot = self.status();
+        let registry = self.poll.registry();
+        if status && let Some(c) = self.control.as_mut() {
+            let json = || serde_json::to_string_pretty(&snapshot).unwrap_or_default();
+            c.answer(registry, &json);
+        }
+        if metrics && let Some(m) = self.metrics.as_mut() {
+            let text = || crate::status::render_metrics(&snapshot);
+            m.answer(registry, &text);
+        }
+    }
+
+    /// Once a second: masters check that their VIPs are still there (someone may have
+    /// deleted one), and instances waiting for a missing interface or address look again.
+    fn housekeeping(&mut self) {
+        let now = self.clock.now();
+        for unit in &mut self.units {
+            let mut removed = Vec::new();
+            for (i, m) in unit.members.iter().enumerate() {
+                if unit.fsm.member_state(MemberId(i)) != Some(State::Master)
+                    || self.io.state_sync.commit_pending(&m.plan.name)
+                {
+                    continue;
+                }
+                // Only addresses we installed: with a commit barrier a new master has none
+                // until ssyncpd answers.
+                let gone = m
+                    .installed
+                    .iter()
+                    .find(|(dev, addr)| matches!(self.io.rtnl.has_address(dev, *addr), Ok(false)));
+                if let Some((dev, addr)) = gone {
+                    warn!(
+                        instance = %m.plan.name,
+                        vrid = m.vrid(),
+                        "({}) VRID {}: virtual address {addr} was removed from {dev} by someone else",
+                        m.plan.name,
+                        m.vrid(),
+                    );
+                    removed.push(i);
+                }
+            }
+            for i in removed {
+                let _ = unit.fsm.handle_admin(now, MemberId(i), Admin::VipRemoved);
+                drain(unit, &mut self.io, now);
+            }
+        }
+        // Interfaces that appeared, vanished or were recreated (new ifindex).
+        let indexes = self.interface_indexes();
+        let mut changed = false;
+        for (name, index) in &indexes {
+            if self.ifindex.get(name) != Some(index) {
+                info!(
+                    "interface {name}: ifindex {:?} -> {index:?}",
+                    self.ifindex.get(name).copied().flatten()
+                );
+                self.io.senders.remove(name);
+                self.io.garps.remove(name);
+                changed = true;
+            }
+        }
+        if changed {
+            let stale: Vec<RxKey> = self
+                .rx
+                .keys()
+                .filter(|k| {
+                    self.rx.socket(*k).is_some_and(|s| {
+                        indexes.get(s.interface()).copied().flatten() != Some(s.ifindex())
+                    })
+                })
+                .collect();
+            for key in stale {
+                if let Some(mut sock) = self.rx.close(key) {
+                    let _ = self.poll.registry().deregister(&mut sock);
+                }
+                self.registered.retain(|k| *k != key);
+            }
+        }
+        self.ifindex = indexes;
+        let recovered = self.units.iter().flat_map(|u| &u.members).any(|m| {
+            m.plan.source_missing && {
+                let mut host = OsHost {
+                    rtnl: &mut self.io.rtnl,
+                    query: self.query.as_ref(),
+                };
+                let vips: Vec<Ipv4Addr> = m.plan.vips.iter().map(|v| v.addr.address).collect();
+                host.primary_ipv4(&m.plan.interface, &vips).is_some()
+            }
+        });
+        if recovered {
+            info!("an interface address appeared; re-planning the affected instances");
+            let config = self.config.clone();
+            self.apply_config(config);
+        } else if changed {
+            self.rebuild_sockets();
+        }
+    }
+
+    fn next_wakeup(&self) -> Option<StdInstant> {
+        let fsm = self
+            .units
+            .iter()
+            .filter_map(|u| u.fsm.poll_timeout())
+            .min()
+            .map(|t| self.clock.to_std(t));
+        [
+            fsm,
+            self.scripts.next_deadline(),
+            self.io.notifier.next_deadline(),
+            Some(self.next_housekeeping),
+            self.delayed.as_ref().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_timers(&mut self) {
+        if self
+            .delayed
+            .as_ref()
+            .is_some_and(|(t, _)| *t <= StdInstant::now())
+            && let Some((_, plans)) = self.delayed.take()
+        {
+            info!("vrrp_startup_delay over; starting instances");
+            for p in plans {
+                self.start_unit(p);
+            }
+            self.rebuild_sockets();
+            self.ifindex = self.interface_indexes();
+        }
+        if StdInstant::now() >= self.next_housekeeping {
+            self.next_housekeeping = StdInstant::now() + HOUSEKEEPING;
+            self.housekeeping();
+        }
+        let now = self.clock.now();
+        for unit in &mut self.units {
+            // A timeout may schedule another one due at once; a few rounds settle it.
+            for _ in 0..8 {
+                if unit.fsm.poll_timeout().is_none_or(|t| t > now) {
+                    break;
+                }
+                unit.fsm.handle_timeout(now);
+                drain(unit, &mut self.io, now);
+            }
+        }
+        let mut verdicts = Vec::new();
+        self.scripts.poll(StdInstant::now(), &mut verdicts);
+        for (id, status, name) in verdicts {
+            info!(
+                "vrrp_script {name}: {}",
+                if status == TrackStatus::Up {
+                    "success"
+                } else {
+                    "failure"
+                }
+            );
+            for unit in &mut self.units {
+                unit.fsm.handle_track(now, id, status);
+                drain(unit, &mut self.io, now);
+            }
+        }
+        self.io.notifier.poll(StdInstant::now());
+    }
+
+    fn on_readable(&mut self, key: RxKey) {
+        let now = self.clock.now();
+        let Daemon {
+            rx,
+            units,
+            io,
+            demux,
+            ..
+        } = self;
+        if let Err(e) = rx.drain(key, |pkt| on_packet(units, io, demux, &pkt, now)) {
+            debug!("receive error: {e}");
+        }
+    }
+
+    fn on_links(&mut self) {
+        let Some(monitor) = self.links.as_mut() else {
+            return;
+        };
+        let mut events = Vec::new();
+        if let Err(e) = monitor.drain(&mut events) {
+            warn!("link monitor: {e}");
+        }
+        let now = self.clock.now();
+        for event in events {
+            match event {
+                NetlinkEvent::Link(change) => {
+                    let Some(name) = change.ifname.as_ref().map(|n| n.to_string_lossy()) else {
+                        continue;
+                    };
+                    let up = change.status.is_up();
+                    let previous = self.link_state.insert(name.clone(), up);
+                    if previous == Some(up) {
+                        continue;
+                    }
+                    // The first dump only confirms what startup already knew: stay quiet.
+                    self.apply_link(&name, up, now, previous.is_some());
+                }
+                NetlinkEvent::Overrun => warn!("link monitor overrun; re-reading the link table"),
+                NetlinkEvent::DumpFailed { errno } => warn!("link dump failed (errno {errno})"),
+                other => debug!("link monitor: {other:?}"),
+            }
+        }
+    }
+
+    fn apply_link(&mut self, name: &str, up: bool, now: Instant, is_change: bool) {
+        let link = if up { LinkState::Up } else { LinkState::Down };
+        let status = if up {
+            TrackStatus::Up
+        } else {
+            TrackStatus::Down
+        };
+        for unit in &mut self.units {
+            let mut touched = false;
+            for (i, m) in unit.members.iter().enumerate() {
+                if m.plan.interface == name && !m.plan.dont_track_primary {
+                    let link = if m.plan.source_missing {
+                        LinkState::Down
+                    } else {
+                        link
+                    };
+                    if is_change {
+                        info!(
+                            "({}) VRID {}: interface {name} {}",
+                            m.plan.name,
+                            m.vrid(),
+                            if up { "up" } else { "down" }
+                        );
+                    } else {
+                        debug!(
+                            "({}) VRID {}: interface {name} {}",
+                            m.plan.name,
+                            m.vrid(),
+                            if up { "up" } else { "down" }
+                        );
+                    }
+                    let _ = unit.fsm.handle_link(now, MemberId(i), link);
+                    touched = true;
+                }
+            }
+            let ids: Vec<_> = unit
+                .members
+                .iter()
+                .flat_map(|m| m.plan.tracked_interfaces.iter())
+                .filter(|(n, _)| n == name)
+                .map(|(_, id)| *id)
+                .collect();
+            for id in ids {
+                unit.fsm.handle_track(now, id, status);
+                touched = true;
+            }
+            if touched {
+                drain(unit, &mut self.io, now);
+            }
+        }
+    }
+
+    /// SIGHUP: re-read the configuration; matched units keep their state.
+    fn reload(&mut self) {
+        info!("reloading {}", self.config_path.display());
+        let config = match load_config(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload failed: {e}; keeping the running configuration");
+                return;
+            }
+        };
+        self.apply_config(config);
+    }
+
+    /// Applies a configuration to the running units: matched units keep their state.
+    fn apply_config(&mut self, config: kaconf::Config) {
+        if let Some(fifo) = &config.global.notify_fifo
+            && self
+                .io
+                .report
+                .fifo
+                .as_ref()
+                .is_none_or(|f| f.path() != Path::new(fifo))
+        {
+            self.io.report.fifo = NotifyFifo::open(Path::new(fifo))
+                .map_err(|e| error!("notify fifo {fifo}: {e}"))
+                .ok();
+        }
+        if config.global.notify_fifo.is_none() {
+            self.io.report.fifo = None;
+        }
+        self.users = UserDb::system();
+        let verdicts = self.scripts.verdicts();
+        let plan = self.plan(&config, &verdicts);
+        self.config = config;
+        let mut plan_units = plan.units;
+        if let Some((deadline, _)) = self.delayed.take() {
+            // Still in the startup delay: keep waiting, with the new plan.
+            self.delayed = Some((deadline, std::mem::take(&mut plan_units)));
+        }
+        let now = self.clock.now();
+        let mut old: Vec<Option<Unit>> = std::mem::take(&mut self.units)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut fresh = Vec::new();
+        for unit_plan in plan_units {
+            let key = plan_key(&unit_plan);
+            let Some(slot) = old
+                .iter_mut()
+                .find(|o| o.as_ref().is_some_and(|u| u.key() == key))
+            else {
+                fresh.push(unit_plan);
+                continue;
+            };
+            let Some(mut unit) = slot.take() else {
+                continue;
+            };
+            let mut refused = false;
+            for (i, member_plan) in unit_plan.members.iter().enumerate() {
+                match unit.fsm.handle_admin(
+                    now,
+                    MemberId(i),
+                    Admin::Reload(member_plan.fsm.clone()),
+                ) {
+                    Ok(()) => {
+                        if let Some(m) = unit.members.get_mut(i) {
+                            m.update(member_plan.clone());
+                        }
+                    }
+                    Err(e) => {
+                        warn!(
+                            "({}) reload refused ({e}); restarting the instance",
+                            member_plan.name
+                        );
+                        refused = true;
+                    }
+                }
+            }
+            unit.group = unit_plan.group.clone();
+            drain(&mut unit, &mut self.io, now);
+            if refused {
+                Self::stop_unit(&mut unit, &mut self.io, now);
+                fresh.push(unit_plan);
+            } else {
+                self.units.push(unit);
+            }
+        }
+        for mut unit in old.into_iter().flatten() {
+            info!("{}: removed from the configuration", unit.label());
+            Self::stop_unit(&mut unit, &mut self.io, now);
+        }
+        for unit_plan in fresh {
+            self.start_unit(unit_plan);
+        }
+        self.scripts = Scripts::new(&plan.scripts, &verdicts, StdInstant::now());
+        self.rebuild_sockets();
+        self.ifindex = self.interface_indexes();
+    }
+
+    fn stop_unit(unit: &mut Unit, io: &mut Io, now: Instant) {
+        let _ = unit.fsm.handle_admin(now, MemberId(0), Admin::Shutdown);
+        drain(unit, io, now);
+    }
+
+    /// SIGTERM/SIGINT: masters send priority 0 and drop their VIPs; VMACs are removed.
+    fn shutdown(&mut self) {
+        info!("shutting down");
+        let now = self.clock.now();
+        for unit in &mut self.units {
+            Self::stop_unit(unit, &mut self.io, now);
+        }
+        let deadline = StdInstant::now() + SHUTDOWN_NOTIFY_WAIT;
+        while !self.io.notifier.is_idle() && StdInstant::now() < deadline {
+            self.io.notifier.poll(StdInstant::now());
+            std::thread::sleep(StdDuration::from_millis(10));
+        }
+        for unit in &self.units {
+            for m in &unit.members {
+                if !m.rx_errors.is_empty() {
+                    info!(
+                        "({}) VRID {}: receive errors {:?}",
+                        m.plan.name,
+                        m.vrid(),
+                        m.rx_errors
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Convenience used by `main`: start and run until a termination signal.
+pub fn run(options: &Options) -> Result<(), StartError> {
+    Daemon::start(options)?.run()
+}

@@ -1,0 +1,715 @@
+//! From a parsed keepalived.conf to what the daemon runs: per instance the FSM
+//! configuration, the codec's authentication and the I/O details; instances grouped into
+//! units (a `vrrp_sync_group`, or a lone instance as a group of one).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use kaconf::{Config, Notify, NotifyScript, RunAs, UnicastPeer};
+use vrrp_fsm::{AuthKind, Duration, GarpConfig, InstanceConfig, TrackId, TrackerConfig};
+use vrrp_wire::{Auth, Vrid};
+
+use crate::children::Job;
+use crate::users::{Ids, UserDb};
+
+/// Notify commands resolved to jobs (argv plus the identity they run as).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyPlan {
+    /// `notify_master`.
+    pub master: Option<Job>,
+    /// `notify_backup`.
+    pub backup: Option<Job>,
+    /// `notify_fault`.
+    pub fault: Option<Job>,
+    /// `notify_stop`.
+    pub stop: Option<Job>,
+    /// Generic `notify` (gets `INSTANCE|GROUP NAME STATE PRIORITY` appended).
+    pub generic: Option<Job>,
+}
+
+/// Whether `program` names an executable regular file (searched in [`SCRIPT_PATH`] when
+/// it has no slash, as execvp would).
+///
+/// [`SCRIPT_PATH`]: crate::children::SCRIPT_PATH
+pub fn find_executable(program: &str) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let check = |p: &std::path::Path| -> Result<(), String> {
+        let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if !meta.is_file() {
+            return Err(format!("{} is not a regular file", p.display()));
+        }
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(format!("{} is not executable", p.display()));
+        }
+        Ok(())
+    };
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        check(&p)?;
+        return Ok(p);
+    }
+    for dir in crate::children::SCRIPT_PATH.split(':') {
+        let p = std::path::Path::new(dir).join(program);
+        if check(&p).is_ok() {
+            return Ok(p);
+        }
+    }
+    Err(format!(
+        "{program} not found in {}",
+        crate::children::SCRIPT_PATH
+    ))
+}
+
+/// Resolves one script: executable program and known user, or a message.
+fn resolve_job(
+    argv: &[String],
+    own: Option<&RunAs>,
+    users: &UserDb,
+    script_user: Option<&RunAs>,
+) -> Result<Job, String> {
+    let program = argv.first().ok_or("empty command")?;
+    find_executable(program)?;
+    let ids: Option<Ids> = users
+        .script_ids(own, script_user)
+        .map_err(|e| e.to_string())?;
+    Ok(Job {
+        argv: argv.to_vec(),
+        ids,
+    })
+}
+
+/// Resolves every notify command of `owner`; problems are appended to `errors` and the
+/// script is left out (keepalived disables such scripts too).
+pub fn notify_plan(
+    owner: &str,
+    notify: &Notify,
+    users: &UserDb,
+    script_user: Option<&RunAs>,
+    errors: &mut Vec<String>,
+) -> NotifyPlan {
+    let mut one = |what: &str, s: &Option<NotifyScript>| -> Option<Job> {
+        let s = s.as_ref()?;
+        match resolve_job(&s.argv, s.run_as.as_ref(), users, script_user) {
+            Ok(job) => Some(job),
+            Err(e) => {
+                errors.push(format!("({owner}) {what} script disabled: {e}"));
+                None
+            }
+        }
+    };
+    NotifyPlan {
+        master: one("notify_master", &notify.master),
+        backup: one("notify_backup", &notify.backup),
+        fault: one("notify_fault", &notify.fault),
+        stop: one("notify_stop", &notify.stop),
+        generic: one("notify", &notify.generic),
+    }
+}
+
+/// Every script problem of a configuration (missing or non-executable programs, unknown
+/// users): errors for `vrrpd -t`.
+pub fn script_errors(config: &Config, users: &UserDb) -> Vec<String> {
+    let mut errors = Vec::new();
+    let script_user = config.global.script_user.as_ref();
+    for inst in &config.instances {
+        notify_plan(&inst.name, &inst.notify, users, script_user, &mut errors);
+    }
+    for g in &config.sync_groups {
+        notify_plan(&g.name, &g.notify, users, script_user, &mut errors);
+    }
+    for s in &config.scripts {
+        if let Err(e) = resolve_job(&s.argv, s.run_as.as_ref(), users, script_user) {
+            errors.push(format!("vrrp_script {}: {e}", s.name));
+        }
+    }
+    errors
+}
+
+/// What the plan builder needs to know about the host.
+pub trait Host {
+    /// The primary IPv4 address of `interface`, ignoring `exclude` (our own VIPs, which a
+    /// previous run may have left behind).
+    fn primary_ipv4(&mut self, interface: &str, exclude: &[Ipv4Addr]) -> Option<Ipv4Addr>;
+    /// Whether `interface` is up and running (`None`: it does not exist).
+    fn link_up(&mut self, interface: &str) -> Option<bool>;
+}
+
+/// What a [`TrackId`] stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TrackKey {
+    /// A `track_interface` entry.
+    Interface(String),
+    /// A `vrrp_script` used by `track_script`.
+    Script(String),
+}
+
+/// Stable tracker identifiers across reloads: one id per tracked interface or script.
+#[derive(Debug, Default, Clone)]
+pub struct TrackRegistry {
+    keys: Vec<TrackKey>,
+}
+
+impl TrackRegistry {
+    /// The id of `key`, allocated on first use.
+    pub fn id(&mut self, key: TrackKey) -> TrackId {
+        if let Some(i) = self.keys.iter().position(|k| *k == key) {
+            return TrackId(i as u32);
+        }
+        self.keys.push(key);
+        TrackId((self.keys.len() - 1) as u32)
+    }
+
+    /// What `id` stands for.
+    pub fn key(&self, id: TrackId) -> Option<&TrackKey> {
+        self.keys.get(id.0 as usize)
+    }
+}
+
+/// One virtual address with everything needed to install it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipPlan {
+    /// Interface it goes on (the VMAC interface with `use_vmac`).
+    pub dev: String,
+    /// Address, prefix, broadcast, label, scope.
+    pub addr: ha_os::VirtualAddress,
+}
+
+/// One VRRP instance, ready to run.
+#[derive(Debug, Clone)]
+pub struct InstancePlan {
+    /// `vrrp_instance` name.
+    pub name: String,
+    /// Interface the instance runs on.
+    pub interface: String,
+    /// The state machine's configuration.
+    pub fsm: InstanceConfig,
+    /// Codec authentication (keys).
+    pub auth: Auth,
+    /// Addresses carried in adverts, in configuration order.
+    pub advertised: Vec<Ipv4Addr>,
+    /// Every address installed while master (advertised ones, then excluded ones).
+    pub vips: Vec<VipPlan>,
+    /// Unicast peers (empty: multicast).
+    pub peers: Vec<UnicastPeer>,
+    /// Multicast group for adverts.
+    pub group_addr: Ipv4Addr,
+    /// TTL of unicast adverts.
+    pub unicast_ttl: u8,
+    /// Unicast adverts must come from a configured peer.
+    pub check_unicast_src: bool,
+    /// Skip the address-list comparison.
+    pub skip_check_adv_addr: bool,
+    /// VMAC interface name with `use_vmac`.
+    pub vmac: Option<String>,
+    /// Send adverts on the parent even with a VMAC.
+    pub vmac_xmit_base: bool,
+    /// Do not feed the own interface's link state to the FSM.
+    pub dont_track_primary: bool,
+    /// Tracked interfaces and their ids.
+    pub tracked_interfaces: Vec<(String, TrackId)>,
+    /// Notify commands.
+    pub notify: NotifyPlan,
+    /// The interface is missing or has no IPv4 address: the instance runs in FAULT
+    /// (source 0.0.0.0) until the address appears.
+    pub source_missing: bool,
+}
+
+impl InstancePlan {
+    /// VRID.
+    pub fn vrid(&self) -> Vrid {
+        self.fsm.vrid
+    }
+
+    /// Whether adverts are unicast.
+    pub fn is_unicast(&self) -> bool {
+        !self.peers.is_empty()
+    }
+
+    /// The advert interval in whole seconds (1..=255) as carried on the wire.
+    pub fn adver_int_secs(&self) -> u8 {
+        secs_u8(self.fsm.advert_interval)
+    }
+
+    /// The details of an installed address.
+    pub fn vip(&self, addr: IpAddr) -> Option<&VipPlan> {
+        self.vips
+            .iter()
+            .find(|v| IpAddr::V4(v.addr.address) == addr)
+    }
+}
+
+/// Whole seconds of `d`, clamped to 1..=255 (VRRPv2's Adver Int field).
+pub fn secs_u8(d: Duration) -> u8 {
+    (d.as_micros() / 1_000_000).clamp(1, 255) as u8
+}
+
+/// A sync group (named) or a lone instance (unnamed group of one).
+#[derive(Debug, Clone)]
+pub struct UnitPlan {
+    /// The `vrrp_sync_group` name and notify commands, if any.
+    pub group: Option<(String, NotifyPlan)>,
+    /// Members in order.
+    pub members: Vec<InstancePlan>,
+}
+
+impl UnitPlan {
+    /// A label for logs.
+    pub fn label(&self) -> String {
+        match &self.group {
+            Some((name, _)) => format!("group {name}"),
+            None => self
+                .members
+                .first()
+                .map(|m| m.name.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A `vrrp_script` to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptPlan {
+    /// Name.
+    pub name: String,
+    /// Its tracker id.
+    pub id: TrackId,
+    /// Command.
+    pub argv: Vec<String>,
+    /// Period.
+    pub interval: std::time::Duration,
+    /// Time limit.
+    pub timeout: std::time::Duration,
+    /// Successes needed to go up.
+    pub rise: u32,
+    /// Failures needed to go down.
+    pub fall: u32,
+    /// Start failed.
+    pub init_fail: bool,
+    /// Identity it runs as (`None`: vrrpd's own).
+    pub ids: Option<Ids>,
+}
+
+/// Everything the daemon runs, plus load-time warnings about what it ignores.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Units in configuration order.
+    pub units: Vec<UnitPlan>,
+    /// Scripts used by at least one instance.
+    pub scripts: Vec<ScriptPlan>,
+    /// Problems found while planning (logged by the daemon, printed by `-t`).
+    pub warnings: Vec<String>,
+    /// Instances that could not be planned (logged as errors).
+    pub errors: Vec<String>,
+}
+
+fn vip_plan(v: &kaconf::VirtualAddress) -> Option<VipPlan> {
+    let IpAddr::V4(address) = v.addr else {
+        return None;
+    };
+    Some(VipPlan {
+        dev: v.dev.clone(),
+        addr: ha_os::VirtualAddress {
+            address,
+            prefix_len: v.prefix_len,
+            broadcast: v.broadcast,
+            label: v.label.clone(),
+            scope: ha_os::AddressScope::from_raw(v.scope.as_u8()),
+            peer: None,
+        },
+    })
+}
+
+fn garp(g: &kaconf::GarpSettings) -> GarpConfig {
+    GarpConfig {
+        master_repeat: g.master_repeat,
+        master_delay: Duration::from_micros(g.master_delay_us),
+        refresh: (g.master_refresh_us > 0).then(|| Duration::from_micros(g.master_refresh_us)),
+        refresh_repeat: g.master_refresh_repeat,
+        lower_prio_repeat: g.lower_prio_repeat,
+        lower_prio_delay: Duration::from_micros(g.lower_prio_delay_us),
+    }
+}
+
+fn weight(w: i32) -> i16 {
+    w.clamp(-253, 253) as i16
+}
+
+/// Warnings about configured features vrrpd ignores (also printed by `-t`).
+pub fn unsupported_warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let track_files = !config.track_files.is_empty()
+        || config.instances.iter().any(|i| !i.track.files.is_empty())
+        || config.sync_groups.iter().any(|g| !g.track.files.is_empty());
+    if track_files {
+        warnings.push("track_file is not implemented by vrrpd and is ignored".to_owned());
+    }
+    if config.global.garp.interval_us > 0 || config.instances.iter().any(|i| i.garp.interval_us > 0)
+    {
+        warnings.push(
+            "garp_interval / vrrp_garp_interval is not implemented by vrrpd: gratuitous ARPs of a burst are sent back to back".to_owned(),
+        );
+    }
+    if config.global.lvs_sync_daemon.is_some() {
+        warnings.push("lvs_sync_daemon is not implemented by vrrpd and is ignored".to_owned());
+    }
+    for inst in &config.instances {
+        if !inst.virtual_routes.is_empty() {
+            warnings.push(format!(
+                "({}) virtual_routes are not implemented by vrrpd and are ignored",
+                inst.name
+            ));
+        }
+    }
+    warnings
+}
+
+/// Builds the plan. `script_status` gives the last known result of a script (kept across
+/// reloads), `host` the interface facts.
+pub fn build(
+    config: &Config,
+    registry: &mut TrackRegistry,
+    script_status: &HashMap<String, bool>,
+    host: &mut dyn Host,
+    users: &UserDb,
+) -> Plan {
+    let mut plan = Plan {
+        warnings: unsupported_warnings(config),
+        ..Plan::default()
+    };
+    let mut used_scripts: Vec<String> = Vec::new();
+    let mut planned: HashMap<String, InstancePlan> = HashMap::new();
+    for inst in &config.instances {
+        let group_track = inst
+            .sync_group
+            .as_deref()
+            .and_then(|g| config.sync_group(g))
+            .map(|g| g.track.clone())
+            .unwrap_or_default();
+        match plan_instance(
+            inst,
+            config,
+            &group_track,
+            registry,
+            script_status,
+            host,
+            &mut plan,
+            users,
+        ) {
+            Ok(p) => {
+                for s in inst.track.scripts.iter().chain(&group_track.scripts) {
+                    if !used_scripts.contains(&s.name) {
+                        used_scripts.push(s.name.clone());
+                    }
+                }
+                planned.insert(inst.name.clone(), p);
+            }
+            Err(e) => plan
+                .errors
+                .push(format!("({}) {e}; instance not started", inst.name)),
+        }
+    }
+    for group in &config.sync_groups {
+        let members: Vec<InstancePlan> = group
+            .members
+            .iter()
+            .filter_map(|m| planned.remove(m))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let notify = notify_plan(
+            &group.name,
+            &group.notify,
+            users,
+            config.global.script_user.as_ref(),
+            &mut plan.errors,
+        );
+        plan.units.push(UnitPlan {
+            group: Some((group.name.clone(), notify)),
+            members,
+        });
+    }
+    for inst in &config.instances {
+        if let Some(p) = planned.remove(&inst.name) {
+            plan.units.push(UnitPlan {
+                group: None,
+                members: vec![p],
+            });
+        }
+    }
+    for name in used_scripts {
+        let Some(s) = config.script(&name) else {
+            continue;
+        };
+        let ids = match users.script_ids(s.run_as.as_ref(), config.global.script_user.as_ref()) {
+            Ok(ids) => ids,
+            Err(e) => {
+                plan.errors
+                    .push(format!("vrrp_script {name}: {e}; it runs as vrrpd's user"));
+                None
+            }
+        };
+        plan.scripts.push(ScriptPlan {
+            ids,
+            id: registry.id(TrackKey::Script(name.clone())),
+            name,
+            argv: s.argv.clone(),
+            interval: std::time::Duration::from_micros(s.interval_us.max(1)),
+            timeout: std::time::Duration::from_micros(s.timeout_us.max(1)),
+            rise: s.rise.max(1),
+            fall: s.fall.max(1),
+            init_fail: s.init_fail,
+        });
+    }
+    plan
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_instance(
+    inst: &kaconf::Instance,
+    config: &Config,
+    group_track: &kaconf::Trackers,
+    registry: &mut TrackRegistry,
+    script_status: &HashMap<String, bool>,
+    host: &mut dyn Host,
+    plan: &mut Plan,
+    users: &UserDb,
+) -> Result<InstancePlan, String> {
+    let vrid = Vrid::new(inst.vrid).ok_or("VRID 0 is invalid")?;
+    let mut vips = Vec::new();
+    let mut advertised = Vec::new();
+    for v in &inst.vips {
+        match vip_plan(v) {
+            Some(p) => {
+                advertised.push(p.addr.address);
+                vips.push(p);
+            }
+            None => plan.warnings.push(format!(
+                "({}) IPv6 virtual address {} ignored: vrrpd runs VRRPv2 over IPv4",
+                inst.name, v.addr
+            )),
+        }
+    }
+    for v in &inst.excluded_vips {
+        match vip_plan(v) {
+            Some(p) => vips.push(p),
+            None => plan.warnings.push(format!(
+                "({}) IPv6 excluded address {} ignored (not implemented)",
+                inst.name, v.addr
+            )),
+        }
+    }
+    let all_v4: Vec<Ipv4Addr> = vips.iter().map(|v| v.addr.address).collect();
+    let found = match inst.source_addr {
+        Some(s) => Some(s),
+        None => host.primary_ipv4(&inst.interface, &all_v4),
+    };
+    let source_missing = found.is_none();
+    if source_missing {
+        plan.warnings.push(format!(
+            "({}) interface {} is missing or has no IPv4 address to send from; FAULT until it has one",
+            inst.name, inst.interface
+        ));
+    }
+    let source = found.unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let mut fsm = InstanceConfig::new(vrid, inst.priority, source);
+    fsm.advert_interval =
+        Duration::from_secs((inst.advert_int_us / kaconf::MICROS_PER_SECOND).clamp(1, 255));
+    fsm.down_timer_adverts = inst.down_timer_adverts;
+    fsm.preempt = inst.preempt;
+    fsm.preempt_delay = Duration::from_micros(inst.preempt_delay_us);
+    fsm.vips = vips.iter().map(|v| IpAddr::V4(v.addr.address)).collect();
+    let auth = match inst.auth {
+        None => Auth::None,
+        Some(a) => match a.kind {
+            kaconf::AuthKind::Pass => Auth::Pass(a.key),
+            kaconf::AuthKind::Ah => Auth::Ah(a.key),
+        },
+    };
+    fsm.auth = AuthKind::from(&auth);
+    fsm.garp = garp(&inst.garp);
+    fsm.lower_prio_no_advert = inst.lower_prio_no_advert;
+    fsm.higher_prio_send_advert = inst.higher_prio_send_advert;
+    fsm.initial_state_master =
+        inst.initial_state == kaconf::InitialState::Master && inst.priority != 255;
+    fsm.use_vmac = inst.vmac.is_some();
+
+    let mut tracked_interfaces = Vec::new();
+    for t in inst.track.interfaces.iter().chain(&group_track.interfaces) {
+        let id = registry.id(TrackKey::Interface(t.name.clone()));
+        if fsm.trackers.iter().any(|x| x.id == id) {
+            continue;
+        }
+        fsm.trackers.push(TrackerConfig {
+            id,
+            weight: weight(t.weight),
+            reverse: t.reverse,
+            initial_up: Some(host.link_up(&t.name).unwrap_or(false)),
+        });
+        tracked_interfaces.push((t.name.clone(), id));
+    }
+    for t in inst.track.scripts.iter().chain(&group_track.scripts) {
+        let Some(script) = config.script(&t.name) else {
+            continue;
+        };
+        let id = registry.id(TrackKey::Script(t.name.clone()));
+        if fsm.trackers.iter().any(|x| x.id == id) {
+            continue;
+        }
+        let initial_up = match script_status.get(&t.name) {
+            Some(up) => Some(*up),
+            None if script.init_fail => Some(false),
+            None => None,
+        };
+        fsm.trackers.push(TrackerConfig {
+            id,
+            weight: weight(t.weight),
+            reverse: t.reverse,
+            initial_up,
+        });
+    }
+    fsm.validate().map_err(|e| e.to_string())?;
+    Ok(InstancePlan {
+        name: inst.name.clone(),
+        interface: inst.interface.clone(),
+        fsm,
+        auth,
+        advertised,
+        vips,
+        peers: inst.unicast_peers.clone(),
+        group_addr: config.global.mcast_group4,
+        unicast_ttl: inst.unicast_ttl,
+        check_unicast_src: inst.check_unicast_src,
+        skip_check_adv_addr: inst.skip_check_adv_addr,
+        vmac: inst.vmac.clone(),
+        vmac_xmit_base: inst.vmac_xmit_base,
+        dont_track_primary: inst.dont_track_primary,
+        tracked_interfaces,
+        notify: notify_plan(
+            &inst.name,
+            &inst.notify,
+            users,
+            config.global.script_user.as_ref(),
+            &mut plan.errors,
+        ),
+        source_missing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeHost;
+    impl Host for FakeHost {
+        fn primary_ipv4(&mut self, interface: &str, exclude: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+            let a = Ipv4Addr::new(10, 0, 0, 1);
+            (interface == "eth0" && !exclude.contains(&a)).then_some(a)
+        }
+        fn link_up(&mut self, interface: &str) -> Option<bool> {
+            Some(interface != "down0")
+        }
+    }
+
+    fn build_text(text: &str) -> Plan {
+        let (cfg, _) = kaconf::parse_str("t.conf", text, &kaconf::MemLoader::new()).unwrap();
+        build(
+            &cfg,
+            &mut TrackRegistry::default(),
+            &HashMap::new(),
+            &mut FakeHost,
+            &UserDb::default(),
+        )
+    }
+
+    #[test]
+    fn instances_groups_and_trackers() {
+        let plan = build_text(
+            "vrrp_script chk { script \"/bin/true\"\n interval 2\n fall 3 }\n\
+             vrrp_sync_group G { group { A B } }\n\
+             vrrp_instance A { interface eth0\n virtual_router_id 10\n priority 150\n\
+               authentication { auth_type AH\n auth_pass secret12long }\n\
+               virtual_ipaddress { 10.0.0.100/24 label eth0:1 }\n\
+               virtual_ipaddress_excluded { 10.0.0.250 }\n\
+               track_interface { down0 weight -20 }\n track_script { chk } }\n\
+             vrrp_instance B { interface eth0\n virtual_router_id 11\n virtual_ipaddress { 10.0.0.101 } }\n\
+             vrrp_instance C { interface eth0\n virtual_router_id 12\n unicast_src_ip 10.0.0.9\n\
+               unicast_peer { 10.0.0.2 }\n virtual_ipaddress { 10.0.0.102 } }\n",
+        );
+        assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+        assert_eq!(plan.units.len(), 2);
+        let g = &plan.units[0];
+        assert_eq!(g.group.as_ref().unwrap().0, "G");
+        let a = &g.members[0];
+        assert_eq!(a.auth, Auth::Ah(*b"secret12"));
+        assert_eq!(a.advertised, vec![Ipv4Addr::new(10, 0, 0, 100)]);
+        assert_eq!(a.vips.len(), 2);
+        assert_eq!(a.vips[0].addr.prefix_len, 24);
+        assert_eq!(a.vips[0].addr.label.as_deref(), Some("eth0:1"));
+        assert_eq!(a.fsm.source, Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(a.fsm.auth, AuthKind::Ah);
+        // Sync-group members lose their weights (kaconf), so both trackers are weight 0.
+        assert_eq!(
+            a.fsm.trackers.len(),
+            2,
+            "{:?} {:?}",
+            a.fsm.trackers,
+            plan.warnings
+        );
+        assert_eq!(a.fsm.trackers[0].initial_up, Some(false));
+        assert_eq!(a.fsm.trackers[1].initial_up, None);
+        let c = &plan.units[1].members[0];
+        assert!(c.is_unicast());
+        assert_eq!(c.fsm.source, Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(plan.scripts.len(), 1);
+        assert_eq!(plan.scripts[0].fall, 3);
+        assert_eq!(plan.scripts[0].interval, std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn instance_without_source_runs_in_fault() {
+        let plan = build_text(
+            "vrrp_instance X { interface eth9\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 } }\n",
+        );
+        assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+        let x = &plan.units[0].members[0];
+        assert!(x.source_missing);
+        assert_eq!(x.fsm.source, Ipv4Addr::UNSPECIFIED);
+        assert!(
+            plan.warnings.iter().any(|w| w.contains("eth9")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+
+    #[test]
+    fn notify_scripts_are_checked() {
+        let plan = build_text(
+            "vrrp_instance X { interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n\
+               notify_master \"/nonexistent/hook\"\n notify \"/bin/true a\" }\n",
+        );
+        let x = &plan.units[0].members[0];
+        assert_eq!(x.notify.master, None);
+        assert_eq!(
+            x.notify.generic.as_ref().map(|j| j.argv.clone()),
+            Some(vec!["/bin/true".to_string(), "a".to_string()])
+        );
+        assert!(
+            plan.errors.iter().any(|e| e.contains("notify_master")),
+            "{:?}",
+            plan.errors
+        );
+        assert!(find_executable("sh").is_ok());
+        assert!(find_executable("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn registry_ids_are_stable() {
+        let mut r = TrackRegistry::default();
+        let a = r.id(TrackKey::Interface("eth1".into()));
+        let b = r.id(TrackKey::Script("s".into()));
+        assert_ne!(a, b);
+        assert_eq!(r.id(TrackKey::Interface("eth1".into())), a);
+        assert_eq!(r.key(b), Some(&TrackKey::Script("s".into())));
+    }
+}

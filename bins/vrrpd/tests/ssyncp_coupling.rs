@@ -1,0 +1,166 @@
+//! The ssyncpd coupling (`--sync-socket`): a subscriber follows an instance, sees its
+//! state, and on promotion the VIP waits for the subscriber's commit answer. A subscriber
+//! that leaves without answering releases the VIP (availability first).
+//!
+//! The subscriber is this test itself, speaking the line protocol of `statesync.rs`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::Ipv4Addr;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use nslab::{Lab, Node};
+
+const VRRPD: &str = env!("CARGO_BIN_EXE_vrrpd");
+const VIP: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 77);
+
+struct Sub {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Sub {
+    fn connect(path: &Path, request: &str) -> Sub {
+        let mut stream = None;
+        Lab::wait_until(Duration::from_secs(10), || {
+            stream = UnixStream::connect(path).ok();
+            stream.is_some()
+        });
+        let writer = stream.expect("vrrpd sync socket");
+        writer
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        let mut sub = Sub {
+            reader: BufReader::new(writer.try_clone().expect("clone")),
+            writer,
+        };
+        sub.send(request);
+        sub
+    }
+
+    fn send(&mut self, line: &str) {
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("write");
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.reader
+            .read_line(&mut l)
+            .expect("read a line from vrrpd");
+        l.trim_end().to_owned()
+    }
+}
+
+/// Removes the scratch directory unless the test failed (its log helps then).
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn start(prefix: &str) -> (Lab, std::path::PathBuf, nslab::Proc, Scratch) {
+    let lab = Lab::new(prefix, 1, 1).expect("lab");
+    let dir = std::env::temp_dir().join(format!("vrrpd-{prefix}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let conf = dir.join("r1.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "vrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id 60\n priority 100\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+        ),
+    )
+    .expect("conf");
+    let sock = dir.join("sync.sock");
+    let conf_s = conf.display().to_string();
+    let sock_s = sock.display().to_string();
+    let proc = lab
+        .spawn(
+            Node::Router(1),
+            VRRPD,
+            &[
+                "-f",
+                &conf_s,
+                "--control-socket",
+                "none",
+                "--sync-socket",
+                &sock_s,
+                "--sync-commit-timeout",
+                "60000",
+            ],
+            Some(&dir.join("r1.log")),
+        )
+        .expect("vrrpd");
+    (lab, sock, proc, Scratch(dir))
+}
+
+#[test]
+fn promotion_waits_for_the_subscribers_commit() {
+    if !nslab::root_or_skip("promotion_waits_for_the_subscribers_commit") {
+        return;
+    }
+    let (lab, sock, _vrrpd, _scratch) = start("syc1-");
+    let mut sub = Sub::connect(&sock, "SUBSCRIBE INSTANCE VI_1");
+    let first = sub.line();
+    assert!(
+        first == "STATE BACKUP" || first == "STATE INIT",
+        "first line {first:?}"
+    );
+    // Alone on the LAN, the instance becomes master after its down interval.
+    let mut line = sub.line();
+    while line == "STATE BACKUP" {
+        line = sub.line();
+    }
+    assert_eq!(line, "STATE MASTER");
+    let commit = sub.line();
+    let token = commit.strip_prefix("COMMIT ").expect("a commit request");
+    // While the commit is unanswered, the VIP stays off.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        lab.holders(VIP).expect("holders").is_empty(),
+        "VIP installed before the commit"
+    );
+    sub.send(&format!("COMMITTED {token} OK"));
+    assert!(
+        Lab::wait_until(Duration::from_secs(5), || lab
+            .holders(VIP)
+            .unwrap_or_default()
+            == [1]),
+        "VIP not installed after the commit"
+    );
+}
+
+#[test]
+fn a_subscriber_that_leaves_mid_commit_releases_the_vip() {
+    if !nslab::root_or_skip("a_subscriber_that_leaves_mid_commit_releases_the_vip") {
+        return;
+    }
+    let (lab, sock, _vrrpd, _scratch) = start("syc2-");
+    let mut sub = Sub::connect(&sock, "SUBSCRIBE INSTANCE VI_1");
+    let mut line = sub.line();
+    while !line.starts_with("COMMIT ") {
+        line = sub.line();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(lab.holders(VIP).expect("holders").is_empty());
+    drop(sub);
+    assert!(
+        Lab::wait_until(Duration::from_secs(5), || lab
+            .holders(VIP)
+            .unwrap_or_default()
+            == [1]),
+        "VIP not installed after the subscriber left"
+    );
+    // Nonsense is answered with an error, not a crash.
+    let mut other = Sub::connect(&sock, "HELLO");
+    assert!(other.line().starts_with("ERROR"));
+    other.send("SUBSCRIBE GROUP NOPE");
+    assert_eq!(other.line(), "STATE INIT");
+}
