@@ -69,7 +69,9 @@ CONF
 done
 
 start() { # start K: run vrrpd on router K in the background
-	ip netns exec "${NS}r$1" "$BIN" -f "$WORK/r$1.conf" >>"$WORK/r$1.log" 2>&1 &
+	# Each daemon needs its own control socket: the filesystem is shared by the namespaces.
+	ip netns exec "${NS}r$1" "$BIN" -f "$WORK/r$1.conf" --control-socket "$WORK/r$1.sock" \
+		>>"$WORK/r$1.log" 2>&1 &
 	PIDS[$1]=$!
 	disown "$!" # no "Killed" job messages when the demo kills it
 }
@@ -87,6 +89,7 @@ wait_for() { # wait_for " rK" SECONDS: poll until exactly that holder, print ela
 	while [ "$(holder)" != "$want" ]; do
 		if (($(now_ms) - start > limit_ms)); then
 			echo "   timed out: VIP held by$(holder)"
+			for k in 1 2; do echo "-- r$k log"; tail -n 5 "$WORK/r$k.log" | sed 's/^/   /'; done
 			return 1
 		fi
 		sleep 0.05
