@@ -160,7 +160,8 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         _ => {
             return Err(
-                "usage: ssyncp-ctgen inject N [--timeout S] [--nat] | count | wait N MS | digest".into(),
+                "usage: ssyncp-ctgen inject N [--timeout S] [--nat] | count | wait N MS | digest"
+                    .into(),
             );
         }
     }
