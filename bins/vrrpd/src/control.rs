@@ -470,7 +470,8 @@ pub fn fetch_status(path: &Path) -> io::Result<String> {
     Ok(text)
 }
 
-/// `vrrpd events`: copies the daemon's event stream to `out` until it closes.
+/// `vrrpd events`: copies the daemon's event stream to `out` until it closes, or until
+/// `out`'s reader goes away (`vrrpd events | head -1`), which is a normal end too.
 pub fn stream_events(path: &Path, out: &mut dyn Write) -> io::Result<()> {
     let mut s = std::os::unix::net::UnixStream::connect(path)?;
     s.write_all(b"events\n")?;
@@ -480,14 +481,73 @@ pub fn stream_events(path: &Path, out: &mut dyn Write) -> io::Result<()> {
         if n == 0 {
             return Ok(());
         }
-        out.write_all(buf.get(..n).unwrap_or_default())?;
-        out.flush()?;
+        let copied = out
+            .write_all(buf.get(..n).unwrap_or_default())
+            .and_then(|()| out.flush());
+        match copied {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stdout whose reader has gone away.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn events_end_quietly_when_the_reader_goes_away() {
+        let dir = std::env::temp_dir().join(format!("vrrpd-fx-events-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = [0u8; 7];
+            conn.read_exact(&mut request).unwrap();
+            // Keeps sending until the client hangs up.
+            while conn.write_all(b"{\"seq\":1}\n").is_ok() {}
+        });
+        assert!(stream_events(&path, &mut ClosedPipe).is_ok());
+        server.join().unwrap();
+        // Other output errors still surface.
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::StorageFull.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let listener = {
+            let _ = std::fs::remove_file(&path);
+            std::os::unix::net::UnixListener::bind(&path).unwrap()
+        };
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let _ = conn.write_all(b"{}\n");
+            let mut rest = Vec::new();
+            let _ = conn.read_to_end(&mut rest);
+        });
+        let err = stream_events(&path, &mut Full).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn requests_parse() {

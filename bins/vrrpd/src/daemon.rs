@@ -41,7 +41,8 @@ use crate::plan::{self, Host, InstancePlan, NotifyPlan, Plan, TrackRegistry, Uni
 use crate::sdnotify::SdNotify;
 use crate::statesync::StateSync;
 use crate::status::{
-    Counters, DaemonStatus, GroupStatus, InstanceStatus, SCHEMA_VERSION, StateEvent, Status,
+    Counters, DaemonStatus, GroupStatus, InstanceStatus, InterfaceStatus, SCHEMA_VERSION,
+    StateEvent, Status,
 };
 use crate::users::UserDb;
 
@@ -77,19 +78,33 @@ impl std::error::Error for StartError {}
 
 /// `vrrpd -t`: prints every diagnostic (`FILE:LINE:COL: severity: message`) and the
 /// warnings about ignored features to stderr; returns the exit status (0 clean or
-/// warnings only, 5 errors, 4 fatal or unreadable).
+/// warnings only, 5 errors, 4 fatal or unreadable). A closed stderr (`2>&1 | head`) only
+/// cuts the report short; the status is unchanged.
 pub fn check_config(path: &Path) -> u8 {
+    let mut err = std::io::stderr().lock();
+    check_config_to(path, &mut err)
+}
+
+/// [`check_config`] writing its report to `out`; write errors (EPIPE) are ignored.
+pub fn check_config_to(path: &Path, out: &mut dyn std::io::Write) -> u8 {
     match kaconf::load(path) {
         Ok((config, diagnostics)) => {
             for d in &diagnostics {
-                eprintln!("{d}");
+                let _ = writeln!(out, "{d}");
+            }
+            if config.instances.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{}: warning: no VRRP instance configured - vrrpd would have nothing to run",
+                    path.display()
+                );
             }
             for w in plan::unsupported_warnings(&config) {
-                eprintln!("{}: warning: {w}", path.display());
+                let _ = writeln!(out, "{}: warning: {w}", path.display());
             }
             let script_errors = plan::script_errors(&config, &UserDb::system());
             for e in &script_errors {
-                eprintln!("{}: error: {e}", path.display());
+                let _ = writeln!(out, "{}: error: {e}", path.display());
             }
             let status = kaconf::config_test_status(&diagnostics);
             if script_errors.is_empty() {
@@ -100,10 +115,10 @@ pub fn check_config(path: &Path) -> u8 {
         }
         Err(e) => {
             for d in e.diagnostics() {
-                eprintln!("{d}");
+                let _ = writeln!(out, "{d}");
             }
             if e.diagnostics().is_empty() {
-                eprintln!("{e}");
+                let _ = writeln!(out, "{e}");
             }
             4
         }
@@ -726,19 +741,114 @@ fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
     }
 }
 
+/// Packets handled between two looks at the clock and the timers while one socket is read.
+const RX_BATCH: usize = 64;
+
+/// Runs the state machines' timeouts due at `now` and carries out their effects.
+fn run_due_timeouts(units: &mut [Unit], io: &mut Io, now: Instant) {
+    for unit in units {
+        // A timeout may schedule another one due at once; a few rounds settle it.
+        for _ in 0..8 {
+            if unit.fsm.poll_timeout().is_none_or(|t| t > now) {
+                break;
+            }
+            unit.fsm.handle_timeout(now);
+            drain(unit, io, now);
+        }
+    }
+}
+
+/// keepalived's AH header length (payload length field 4): where the VRRP header starts.
+const AH_FIXED_LEN: usize = 24;
+
+/// Where received packets go: the VRID demultiplexer, plus what is needed to place the
+/// malformed AH packets it cannot route.
+#[derive(Debug, Default)]
+struct Routes {
+    /// (interface, protocol, VRID) → (unit, member).
+    demux: Demux<(usize, usize)>,
+    /// (ifindex, VRID) → (unit, member) for the AH instances, to read a VRID at the fixed
+    /// AH offset when the AH length field is wrong.
+    ah_fixed: HashMap<(u32, u8), (usize, usize)>,
+    /// Malformed AH packets no instance can be blamed for, per interface name.
+    unattributed: HashMap<String, u64>,
+}
+
+/// What to do with a packet the demultiplexer could not route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unrouted {
+    /// A malformed AH packet whose VRID is still readable at the fixed AH offset: the
+    /// instance's decoder counts it (auth failure or packet length error).
+    Instance((usize, usize)),
+    /// A malformed AH packet no instance can be blamed for.
+    Unattributed,
+    /// Not ours (unknown VRID, or AH not carrying VRRP: keepalived drops it silently).
+    Ignored,
+}
+
+/// Places a packet [`Demux::route`] gave up on (see [`Unrouted`]).
+fn place_unrouted(
+    ah_fixed: &HashMap<(u32, u8), (usize, usize)>,
+    pkt: &ReceivedPacket<'_>,
+) -> Unrouted {
+    if pkt.protocol != IpProtocol::Ah {
+        return Unrouted::Ignored;
+    }
+    let Some(&first) = pkt.bytes.first() else {
+        return Unrouted::Unattributed;
+    };
+    let ihl = usize::from(first & 0x0f) * 4;
+    let next_header = pkt.bytes.get(ihl).copied();
+    let payload_len = pkt.bytes.get(ihl + 1).copied();
+    if next_header.is_some_and(|n| n != 112) {
+        return Unrouted::Ignored;
+    }
+    match pkt.bytes.get(ihl + AH_FIXED_LEN + 1) {
+        Some(vrid) => match ah_fixed.get(&(pkt.ifindex, *vrid)) {
+            Some(&target) => Unrouted::Instance(target),
+            // A well-formed AH header with a VRID of nobody here: another router's.
+            None if payload_len == Some(4) => Unrouted::Ignored,
+            None => Unrouted::Unattributed,
+        },
+        None => Unrouted::Unattributed,
+    }
+}
+
 /// Validates a received packet for its instance and feeds it to the state machine.
 fn on_packet(
     units: &mut [Unit],
     io: &mut Io,
-    demux: &Demux<(usize, usize)>,
+    routes: &mut Routes,
     pkt: &ReceivedPacket<'_>,
     now: Instant,
 ) {
-    let Some(&(u, m)) = demux.route(pkt) else {
-        debug!(
-            "packet from {} on {} for an unknown VRID ignored",
-            pkt.source, pkt.interface
-        );
+    let routed = match routes.demux.route(pkt) {
+        Some(&target) => Some(target),
+        None => match place_unrouted(&routes.ah_fixed, pkt) {
+            Unrouted::Instance(target) => Some(target),
+            Unrouted::Unattributed => {
+                *routes
+                    .unattributed
+                    .entry(pkt.interface.to_owned())
+                    .or_default() += 1;
+                debug!(
+                    "malformed AH packet from {} on {} ({} bytes): no instance to count it",
+                    pkt.source,
+                    pkt.interface,
+                    pkt.bytes.len()
+                );
+                None
+            }
+            Unrouted::Ignored => {
+                debug!(
+                    "packet from {} on {} for an unknown VRID ignored",
+                    pkt.source, pkt.interface
+                );
+                None
+            }
+        },
+    };
+    let Some((u, m)) = routed else {
         return;
     };
     let Some(unit) = units.get_mut(u) else {
@@ -858,7 +968,7 @@ pub struct Daemon {
     query: Option<InterfaceQuery>,
     rx: RxPool,
     registered: Vec<RxKey>,
-    demux: Demux<(usize, usize)>,
+    routes: Routes,
     links: Option<NetlinkMonitor>,
     link_state: HashMap<String, bool>,
     signals: Signals,
@@ -959,7 +1069,7 @@ impl Daemon {
             query,
             rx: RxPool::new(),
             registered: Vec::new(),
-            demux: Demux::new(),
+            routes: Routes::default(),
             links,
             link_state: HashMap::new(),
             signals,
@@ -1087,7 +1197,27 @@ impl Daemon {
             },
             instances,
             groups,
+            interfaces: self.interface_status(),
         }
+    }
+
+    /// Every interface with a receive socket or an unattributed packet, by name.
+    fn interface_status(&self) -> Vec<InterfaceStatus> {
+        let mut names: Vec<String> = self
+            .rx
+            .keys()
+            .filter_map(|k| self.rx.socket(k).map(|s| s.interface().to_owned()))
+            .chain(self.routes.unattributed.keys().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| InterfaceStatus {
+                unattributed: self.routes.unattributed.get(&name).copied().unwrap_or(0),
+                name,
+            })
+            .collect()
     }
 
     fn plan(&mut self, config: &kaconf::Config, verdicts: &HashMap<String, bool>) -> Plan {
@@ -1183,11 +1313,31 @@ impl Daemon {
                             p.interface
                         );
                     }
+                    // The other addressing mode too, only to count adverts that use it
+                    // (keepalived's addr_list_err): a raw socket bound to the group never
+                    // sees unicast-addressed VRRP, and one bound to the source address
+                    // never sees the group. Failing to open it costs only that counter.
+                    let watcher = if p.is_unicast() {
+                        self.rx.multicast(&p.interface, proto, p.group_addr)
+                    } else if p.fsm.source.is_unspecified() {
+                        continue;
+                    } else {
+                        self.rx.unicast(&p.interface, proto, p.fsm.source)
+                    };
+                    if let Err(e) = watcher {
+                        debug!(
+                            "({}) VRID {}: no socket for wrongly addressed adverts on {}: {e}",
+                            p.name,
+                            p.vrid(),
+                            p.interface
+                        );
+                    }
                 }
             }
         }
         let keys: Vec<RxKey> = self.rx.keys().collect();
         let mut demux = Demux::new();
+        let mut ah_fixed = HashMap::new();
         for key in keys {
             if !self.registered.contains(&key) {
                 match self
@@ -1204,18 +1354,32 @@ impl Daemon {
             for (u, unit) in self.units.iter().enumerate() {
                 for (m, member) in unit.members.iter().enumerate() {
                     let p = &member.plan;
-                    let matches = sock.interface() == p.interface
-                        && match sock.binding() {
-                            RxBinding::Multicast(g) => !p.is_unicast() && g == p.group_addr,
-                            RxBinding::Unicast(a) => p.is_unicast() && a == p.fsm.source,
-                        };
-                    if matches {
-                        demux.insert(sock.ifindex(), sock.protocol(), member.vrid(), (u, m));
+                    if sock.interface() != p.interface {
+                        continue;
+                    }
+                    let (own, other) = match sock.binding() {
+                        RxBinding::Multicast(g) => (!p.is_unicast(), g == p.group_addr),
+                        RxBinding::Unicast(a) => (p.is_unicast(), a == p.fsm.source),
+                    };
+                    let (ifindex, proto, vrid) = (sock.ifindex(), sock.protocol(), member.vrid());
+                    if own && other {
+                        demux.insert(ifindex, proto, vrid, (u, m));
+                        if proto == IpProtocol::Ah {
+                            ah_fixed.insert((ifindex, vrid), (u, m));
+                        }
+                    } else if other {
+                        // A socket of the other addressing mode: its packets go to the
+                        // instance only to be counted (the decoder reports the
+                        // destination mismatch); a route of the socket's own mode wins.
+                        if let Some(previous) = demux.insert(ifindex, proto, vrid, (u, m)) {
+                            demux.insert(ifindex, proto, vrid, previous);
+                        }
                     }
                 }
             }
         }
-        self.demux = demux;
+        self.routes.demux = demux;
+        self.routes.ah_fixed = ah_fixed;
     }
 
     /// Runs until SIGTERM/SIGINT, then shuts every instance down.
@@ -1483,16 +1647,7 @@ impl Daemon {
             self.housekeeping();
         }
         let now = self.clock.now();
-        for unit in &mut self.units {
-            // A timeout may schedule another one due at once; a few rounds settle it.
-            for _ in 0..8 {
-                if unit.fsm.poll_timeout().is_none_or(|t| t > now) {
-                    break;
-                }
-                unit.fsm.handle_timeout(now);
-                drain(unit, &mut self.io, now);
-            }
-        }
+        run_due_timeouts(&mut self.units, &mut self.io, now);
         let mut verdicts = Vec::new();
         self.scripts.poll(StdInstant::now(), &mut verdicts);
         for (id, status, name) in verdicts {
@@ -1512,17 +1667,34 @@ impl Daemon {
         self.io.notifier.poll(StdInstant::now());
     }
 
+    /// Reads the socket until it is empty (edge-triggered). ha-os's drain has no per-call
+    /// cap, so under a flood that outpaces it this call lasts as long as the flood; every
+    /// [`RX_BATCH`] packets the clock is read again and the state machines' due timeouts
+    /// run, so adverts keep going out and received ones are judged at the right time.
     fn on_readable(&mut self, key: RxKey) {
-        let now = self.clock.now();
         let Daemon {
             rx,
             units,
             io,
-            demux,
+            routes,
+            clock,
             ..
         } = self;
-        if let Err(e) = rx.drain(key, |pkt| on_packet(units, io, demux, &pkt, now)) {
-            debug!("receive error: {e}");
+        let mut now = clock.now();
+        let mut in_batch = 0usize;
+        let result = rx.drain(key, |pkt| {
+            on_packet(units, io, routes, &pkt, now);
+            in_batch += 1;
+            if in_batch >= RX_BATCH {
+                in_batch = 0;
+                now = clock.now();
+                run_due_timeouts(units, io, now);
+            }
+        });
+        match result {
+            Ok(n) if n > RX_BATCH => debug!("receive burst: {n} packets in one read"),
+            Ok(_) => {}
+            Err(e) => debug!("receive error: {e}"),
         }
     }
 

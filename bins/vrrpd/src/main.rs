@@ -1,7 +1,7 @@
 //! `vrrpd` entry point: parse the command line, set up logging, run the daemon.
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use vrrpd::cli::{self, Command, USAGE};
@@ -11,39 +11,43 @@ fn main() -> ExitCode {
     let command = match cli::parse(std::env::args().skip(1)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("vrrpd: {e}\n{USAGE}");
+            let _ = writeln!(std::io::stderr(), "vrrpd: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
     match command {
         Command::Version => {
-            println!("vrrpd {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(std::io::stdout(), "vrrpd {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
         Command::Help => {
-            println!("{USAGE}");
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             ExitCode::SUCCESS
         }
         Command::Check(options) => ExitCode::from(daemon::check_config(&options.config)),
         Command::Status(client) => match control::fetch_status(&client.control_socket) {
             Ok(json) => {
                 if client.json {
-                    print!("{json}");
+                    let _ = write!(std::io::stdout(), "{json}");
                     return ExitCode::SUCCESS;
                 }
                 match serde_json::from_str::<status::Status>(&json) {
                     Ok(s) => {
-                        print!("{}", status::render_table(&s));
+                        let _ = write!(std::io::stdout(), "{}", status::render_table(&s));
                         ExitCode::SUCCESS
                     }
                     Err(e) => {
-                        eprintln!("vrrpd: unexpected answer from the daemon: {e}");
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "vrrpd: unexpected answer from the daemon: {e}"
+                        );
                         ExitCode::from(1)
                     }
                 }
             }
             Err(e) => {
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "vrrpd: cannot reach the daemon at {}: {e}",
                     client.control_socket.display()
                 );
@@ -54,7 +58,8 @@ fn main() -> ExitCode {
             match control::stream_events(&client.control_socket, &mut std::io::stdout()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!(
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "vrrpd: events from {}: {e}",
                         client.control_socket.display()
                     );
@@ -68,6 +73,9 @@ fn main() -> ExitCode {
                 .with_ansi(std::io::stderr().is_terminal())
                 .with_max_level(options.log_level.to_tracing())
                 .with_target(false)
+                // The default reports a failed write with eprintln!, which panics once
+                // stderr is closed; a log line that cannot be written is simply lost.
+                .log_internal_errors(false)
                 .init();
             let _pid = match options
                 .pid_file

@@ -201,6 +201,19 @@ pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// Sync groups.
     pub groups: Vec<GroupStatus>,
+    /// Receive-side facts per interface (absent from older daemons: empty).
+    #[serde(default)]
+    pub interfaces: Vec<InterfaceStatus>,
+}
+
+/// Per-interface receive counters: packets no instance can be blamed for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceStatus {
+    /// Interface name.
+    pub name: String,
+    /// Malformed VRRP-over-AH packets whose VRID cannot be read (too short for the fixed
+    /// 24-byte AH header plus the VRID, or the VRID found belongs to no instance).
+    pub unattributed: u64,
 }
 
 /// One state change, as `vrrpd events` prints it (one JSON object per line).
@@ -451,6 +464,10 @@ mod tests {
                 state: "FAULT".into(),
                 members: vec!["VI_1".into()],
             }],
+            interfaces: vec![InterfaceStatus {
+                name: "eth0".into(),
+                unattributed: 3,
+            }],
         }
     }
 
@@ -487,5 +504,14 @@ mod tests {
         let json = serde_json::to_string(&sample()).unwrap();
         let back: Status = serde_json::from_str(&json).unwrap();
         assert_eq!(back, sample());
+        assert!(
+            json.contains(r#""interfaces":[{"name":"eth0","unattributed":3}]"#),
+            "{json}"
+        );
+        // A document without `interfaces` (an older daemon) still reads.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("interfaces");
+        let back: Status = serde_json::from_value(old).unwrap();
+        assert!(back.interfaces.is_empty());
     }
 }

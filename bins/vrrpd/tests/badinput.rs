@@ -75,9 +75,100 @@ fn broken_configs_give_their_expected_errors() {
             !stderr.contains("panicked"),
             "{name}: vrrpd panicked\n{stderr}"
         );
+        // Quoted input is cut (64 characters), so no diagnostic line is huge.
+        if let Some(long) = stderr.lines().find(|l| l.len() > 600) {
+            failures.push(format!("{name}: a {}-byte diagnostic line", long.len()));
+        }
         println!("ok {name}: exit {code}, {} fragment(s)", fragments.len());
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A stderr whose reader is already gone: every write fails with EPIPE.
+fn closed_stderr() -> std::process::Stdio {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    writer.into()
+}
+
+/// `vrrpd -t` on a configuration with thousands of diagnostics, stderr closed (as with
+/// `2>&1 | head -c 10`): the report is cut short, the exit status stays 5, no panic (101).
+#[test]
+fn config_test_survives_a_closed_stderr() {
+    let dir = std::env::temp_dir().join(format!("vrrpd-fx-closed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let conf = dir.join("big.conf");
+    let mut text =
+        String::from("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n");
+    for _ in 0..5000 {
+        text.push_str("    priority 300\n");
+    }
+    text.push_str("    virtual_ipaddress {\n        10.0.0.1/24\n    }\n}\n");
+    std::fs::write(&conf, text).expect("write big.conf");
+
+    // Reader gone before the first write.
+    let status = Command::new(common::VRRPD)
+        .args(["-t", "-f"])
+        .arg(&conf)
+        .stderr(closed_stderr())
+        .status()
+        .expect("run vrrpd -t");
+    assert_eq!(
+        status.code(),
+        Some(5),
+        "vrrpd -t with a closed stderr: {status}"
+    );
+
+    // Reader gone after 10 bytes, while vrrpd is blocked on a full pipe.
+    let mut child = Command::new(common::VRRPD)
+        .args(["-t", "-f"])
+        .arg(&conf)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn vrrpd -t");
+    let mut head = [0u8; 10];
+    std::io::Read::read_exact(child.stderr.as_mut().expect("stderr"), &mut head)
+        .expect("first 10 bytes");
+    drop(child.stderr.take());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(5), "vrrpd -t | head -c 10: {status}");
+    assert!(
+        head.starts_with(b"big.conf") || head.starts_with(b"/"),
+        "{head:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The daemon's log writer never panics on a closed stderr either: a configuration that
+/// cannot be read is logged (to nowhere) and the exit status is 1, not a panic's 101.
+#[test]
+fn daemon_logging_survives_a_closed_stderr() {
+    let missing =
+        std::env::temp_dir().join(format!("vrrpd-fx-missing-{}.conf", std::process::id()));
+    let status = Command::new(common::VRRPD)
+        .arg("-f")
+        .arg(&missing)
+        .stderr(closed_stderr())
+        .status()
+        .expect("run vrrpd");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "vrrpd with a closed stderr: {status}"
+    );
+    // `vrrpd --version` and the usage text with a closed stdout behave the same way.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let status = Command::new(common::VRRPD)
+        .arg("--help")
+        .stdout(writer)
+        .status()
+        .expect("run vrrpd --help");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "vrrpd --help with a closed stdout: {status}"
+    );
 }
 
 /// One corpus packet file.
@@ -191,6 +282,12 @@ fn counters(b: &Bench, k: u8) -> Counters {
             }
         }
     }
+    // Per-interface counters, keyed ("interface NAME", "unattributed").
+    for iface in status["interfaces"].as_array().expect("interfaces") {
+        let name = format!("interface {}", iface["name"].as_str().unwrap_or("?"));
+        let value = iface["unattributed"].as_u64().expect("unattributed");
+        out.insert((name, "unattributed".to_string()), value);
+    }
     out
 }
 
@@ -212,10 +309,11 @@ fn transitions(log: &str) -> usize {
         .count()
 }
 
-const VIPS: [Ipv4Addr; 3] = [
+const VIPS: [Ipv4Addr; 4] = [
     Ipv4Addr::new(10, 99, 0, 200),
     Ipv4Addr::new(10, 99, 0, 201),
     Ipv4Addr::new(10, 99, 0, 202),
+    Ipv4Addr::new(10, 99, 0, 203),
 ];
 
 #[test]
@@ -223,7 +321,7 @@ fn hostile_packets_are_counted_and_change_nothing() {
     if !root_or_skip("hostile_packets_are_counted_and_change_nothing") {
         return;
     }
-    let b = Bench::new("ch3-", 2, 1);
+    let b = Bench::new("fxb-", 2, 1);
     let conf = |k: u8, prio: u8| {
         let text = instance(
             "VI_PASS",
@@ -249,6 +347,14 @@ fn hostile_packets_are_counted_and_change_nothing() {
             &["10.99.0.202/24"],
             AuthCfg::None,
             "",
+        ) + &instance(
+            "VI_UNI",
+            "eth0",
+            54,
+            prio,
+            &["10.99.0.203/24"],
+            AuthCfg::None,
+            &format!("    unicast_peer {{\n        10.99.0.1{}\n    }}\n", 3 - k),
         );
         b.write(&format!("r{k}.conf"), &text)
     };
@@ -361,12 +467,37 @@ fn hostile_packets_are_counted_and_change_nothing() {
         println!("ok replayed AH advert: r2 auth_failures +1");
     }
 
-    // Flood: a rogue with the wrong password (PASS) and the wrong AH key, 2000 frames each.
+    // Flood: a rogue with the wrong password (PASS) and the wrong AH key, 2000 frames each,
+    // while both daemons are asked for their status again and again: each must answer
+    // (the status client gives up after 5 s) while its receive sockets are busy.
     let before: Vec<Counters> = [1u8, 2].iter().map(|&k| counters(&b, k)).collect();
     let flood_pass = corpus("packets").join("pass_wrong_password.pkt");
     let flood_ah = corpus("packets").join("ah_wrong_key.pkt");
-    for f in [&flood_pass, &flood_ah] {
-        python(&["flood", &f.display().to_string(), "2000"]).expect("flood");
+    let flooding = std::sync::atomic::AtomicBool::new(true);
+    let (answered, unanswered) = std::thread::scope(|scope| {
+        let flooder = scope.spawn(|| {
+            for f in [&flood_pass, &flood_ah] {
+                python(&["flood", &f.display().to_string(), "2000"]).expect("flood");
+            }
+            flooding.store(false, std::sync::atomic::Ordering::SeqCst);
+        });
+        let (mut answered, mut unanswered) = (0u32, 0u32);
+        while flooding.load(std::sync::atomic::Ordering::SeqCst) {
+            for k in [1u8, 2] {
+                match b.status(k) {
+                    Some(_) => answered += 1,
+                    None => unanswered += 1,
+                }
+            }
+        }
+        flooder.join().expect("flood thread");
+        (answered, unanswered)
+    });
+    println!("flood: {answered} status answers during the flood, {unanswered} missing");
+    if unanswered > 0 || answered == 0 {
+        failures.push(format!(
+            "flood: {unanswered} status request(s) unanswered, {answered} answered"
+        ));
     }
     std::thread::sleep(Duration::from_secs(1));
     for (i, k) in [1u8, 2].into_iter().enumerate() {
@@ -400,11 +531,19 @@ fn hostile_packets_are_counted_and_change_nothing() {
         "state transitions logged during the attack\n{}",
         b.logs()
     );
-    for name in ["VI_PASS", "VI_AH", "VI_NONE"] {
+    for name in ["VI_PASS", "VI_AH", "VI_NONE", "VI_UNI"] {
         assert_eq!(b.state(1, name).as_deref(), Some("MASTER"), "r1 {name}");
         assert_eq!(b.state(2, name).as_deref(), Some("BACKUP"), "r2 {name}");
     }
     let log = b.log("r1.log");
+    let bursts: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("receive burst: ").nth(1))
+        .collect();
+    println!(
+        "flood: r1 read {} burst(s) over 64 packets: {bursts:?}",
+        bursts.len()
+    );
     assert!(
         log.contains("dropped packet from 10.99.0.100"),
         "{}",

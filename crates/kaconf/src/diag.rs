@@ -99,6 +99,48 @@ impl FatalError {
     }
 }
 
+/// Longest run of non-blank characters a message keeps (quoted input is cut to this).
+pub(crate) const MAX_QUOTED_CHARS: usize = 64;
+/// Longest message kept, in characters, after cutting long words.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 512;
+
+/// Cuts every word longer than [`MAX_QUOTED_CHARS`] characters (a quoted token from the
+/// configuration can be 100 kB long; a closing quote or punctuation is kept) and the whole
+/// message at [`MAX_MESSAGE_CHARS`], marking each cut with `…`, so a diagnostic stays one
+/// readable line.
+pub(crate) fn bound_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 8));
+    let mut rest = message;
+    while !rest.is_empty() {
+        let blank_end = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..blank_end]);
+        rest = &rest[blank_end..];
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..word_end];
+        rest = &rest[word_end..];
+        if word.chars().nth(MAX_QUOTED_CHARS).is_none() {
+            out.push_str(word);
+        } else {
+            out.extend(word.chars().take(MAX_QUOTED_CHARS));
+            out.push('…');
+            let tail: String = word
+                .chars()
+                .rev()
+                .take_while(|c| matches!(c, '\'' | '"' | '`' | ',' | '.' | ':' | ')' | ']'))
+                .take(4)
+                .collect();
+            out.extend(tail.chars().rev());
+        }
+    }
+    if let Some((cut, _)) = out.char_indices().nth(MAX_MESSAGE_CHARS) {
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
 /// A source position: file index into the parser's file table, line and column (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Pos {
@@ -116,7 +158,8 @@ pub(crate) struct Reporter {
 
 impl Reporter {
     pub fn report(&mut self, severity: Severity, pos: Pos, message: impl Into<String>) {
-        self.items.push((severity, pos, message.into()));
+        self.items
+            .push((severity, pos, bound_message(&message.into())));
     }
     pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.report(Severity::Error, pos, message);
@@ -143,5 +186,38 @@ impl Reporter {
                 message,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_words_are_cut_and_short_messages_kept() {
+        assert_eq!(
+            bound_message("invalid number 'abc'"),
+            "invalid number 'abc'"
+        );
+        let word = "x".repeat(100_000);
+        let cut = bound_message(&format!(
+            "(VI_1) invalid interface name '{word}' - ignoring"
+        ));
+        let want = format!(
+            "(VI_1) invalid interface name '{}…' - ignoring",
+            "x".repeat(63)
+        );
+        assert_eq!(cut, want);
+        // Multi-byte characters are counted as characters and never split.
+        let wide = bound_message(&"é".repeat(200));
+        assert_eq!(wide, format!("{}…", "é".repeat(64)));
+    }
+
+    #[test]
+    fn many_short_words_are_capped_too() {
+        let line = "ab ".repeat(50_000);
+        let cut = bound_message(&line);
+        assert_eq!(cut.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(cut.ends_with('…'));
     }
 }

@@ -469,6 +469,22 @@ impl<'r> Parser<'r> {
         token
     }
 
+    /// The value of a single-valued keyword. Extra words are accepted, as keepalived does,
+    /// with a warning at the first one.
+    fn single_arg<'l>(&mut self, line: &'l Line) -> Option<&'l Token> {
+        if let Some(extra) = line.tokens.get(2) {
+            self.rep.warning(
+                extra.pos,
+                format!(
+                    "extra argument(s) ignored after '{}': '{}'",
+                    line.keyword().text,
+                    extra.text
+                ),
+            );
+        }
+        self.arg(line, 1)
+    }
+
     fn int(&mut self, token: &Token, min: i64, max: i64) -> Option<i64> {
         match parse_int(&token.text, min, max) {
             Ok(value) => Some(value),
@@ -488,7 +504,7 @@ impl<'r> Parser<'r> {
     }
 
     fn int_arg(&mut self, line: &Line, min: i64, max: i64) -> Option<i64> {
-        let token = self.arg(line, 1)?;
+        let token = self.single_arg(line)?;
         self.int(token, min, max)
     }
 
@@ -526,7 +542,7 @@ impl<'r> Parser<'r> {
     }
 
     fn timer_arg(&mut self, line: &Line) -> Option<u64> {
-        let token = self.arg(line, 1)?;
+        let token = self.single_arg(line)?;
         self.timer(token, MAX_TIMER_SECS)
     }
 
@@ -637,7 +653,7 @@ impl<'r> Parser<'r> {
             return;
         }
         match name {
-            "router_id" => global.router_id = self.string_arg(line),
+            "router_id" => global.router_id = self.single_arg(line).map(|t| t.text.clone()),
             "vrrp_mcast_group4" => {
                 if let Some(token) = self.arg(line, 1)
                     && let Some(addr) = self.ipv4(token)
@@ -807,7 +823,7 @@ impl<'r> Parser<'r> {
         let iname = inst.name.clone();
         match name {
             "state" => {
-                if let Some(token) = self.arg(line, 1) {
+                if let Some(token) = self.single_arg(line) {
                     let state = match token.text.as_str() {
                         "MASTER" => InitialState::Master,
                         "BACKUP" => InitialState::Backup,
@@ -823,7 +839,7 @@ impl<'r> Parser<'r> {
                 }
             }
             "interface" => {
-                if let Some(token) = self.arg(line, 1) {
+                if let Some(token) = self.single_arg(line) {
                     if token.text.is_empty() || token.text.len() >= 16 {
                         self.rep.error(
                             token.pos,
@@ -838,7 +854,7 @@ impl<'r> Parser<'r> {
                 }
             }
             "virtual_router_id" => {
-                if let Some(token) = self.arg(line, 1) {
+                if let Some(token) = self.single_arg(line) {
                     match self.int(token, 1, 255) {
                         Some(vrid) => inst.vrid = u8::try_from(vrid).ok(),
                         None => self.rep.error(
@@ -852,7 +868,7 @@ impl<'r> Parser<'r> {
                 }
             }
             "priority" => {
-                if let Some(token) = self.arg(line, 1) {
+                if let Some(token) = self.single_arg(line) {
                     match self.int(token, 1, 255) {
                         Some(prio) => {
                             inst.priority = u8::try_from(prio).ok().map(|p| (p, token.pos))
@@ -865,7 +881,7 @@ impl<'r> Parser<'r> {
                 }
             }
             "advert_int" => {
-                if let Some(token) = self.arg(line, 1) {
+                if let Some(token) = self.single_arg(line) {
                     match parse_timer(&token.text, 255) {
                         Ok(value) if value >= MIN_ADVERT_INT_US => {
                             inst.advert_int = Some((value, token.pos));

@@ -243,7 +243,14 @@ fn double_slash_is_not_a_comment_but_extra_tokens_are_ignored() {
         "VI_1",
         &format!("{BASE}    priority 100 // note\n"),
     ));
-    assert!(diags.is_empty(), "{diags:#?}");
+    // Accepted as keepalived does, with a warning naming the first ignored word.
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].severity, kaconf::Severity::Warning);
+    assert_eq!(
+        diags[0].message,
+        "extra argument(s) ignored after 'priority': '//'"
+    );
+    assert_eq!(config_test_status(&diags), 0);
     assert_eq!(config.instances[0].priority, 100);
 }
 

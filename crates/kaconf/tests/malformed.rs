@@ -426,3 +426,61 @@ fn relative_names_and_globs_in_the_current_directory() {
     assert_eq!(config.instances.len(), 1);
     assert_eq!(config.global.router_id.as_deref(), Some("rel"));
 }
+
+#[test]
+fn extra_arguments_after_a_single_value_are_ignored_with_a_warning() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 7\n    priority 100 200\n    advert_int 1 2 3\n    virtual_ipaddress { 10.0.0.1 }\n}\n";
+    let (config, diags) = parse_str("x.conf", text, &MemLoader::new()).expect("no fatal");
+    expect_at(
+        &diags,
+        "x.conf",
+        "extra argument(s) ignored after 'priority': '200'",
+        4,
+        18,
+    );
+    expect_at(
+        &diags,
+        "x.conf",
+        "extra argument(s) ignored after 'advert_int': '2'",
+        5,
+        18,
+    );
+    assert!(
+        diags.iter().all(|d| d.severity == Severity::Warning),
+        "{diags:#?}"
+    );
+    assert_eq!(kaconf::config_test_status(&diags), 0);
+    let inst = &config.instances[0];
+    assert_eq!(inst.priority, 100);
+}
+
+#[test]
+fn huge_words_are_cut_in_diagnostics() {
+    let word = "q".repeat(100_000);
+    let text = format!(
+        "vrrp_instance VI_1 {{\n    interface {word}\n    virtual_router_id {word}\n    {word} 1\n    virtual_ipaddress {{ {word} }}\n}}\n"
+    );
+    let diags = parse_with(&MemLoader::new(), "h.conf", &text);
+    assert!(diags.len() >= 3, "{diags:#?}");
+    for d in &diags {
+        let line = d.to_string();
+        assert!(
+            line.len() < 700,
+            "diagnostic of {} bytes: {}",
+            line.len(),
+            &line[..200]
+        );
+        assert!(!line.contains(&"q".repeat(65)), "{line}");
+    }
+    let iface = diags
+        .iter()
+        .find(|d| d.message.contains("invalid interface name"))
+        .expect("interface diagnostic");
+    assert_eq!(
+        iface.message,
+        format!(
+            "(VI_1) invalid interface name '{}…' - ignoring",
+            "q".repeat(63)
+        )
+    );
+}

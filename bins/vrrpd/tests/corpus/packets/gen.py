@@ -7,13 +7,16 @@ frames sent back to back, e.g. fragments). Header lines:
   # to: mcast | r1             (destination MAC: 01:00:5e:00:00:12 or router 1's MAC)
   # expect: COUNTER | none     (status --json counter that must grow on the receiving
                                 instance(s); none = no error counter may change at all)
-  # instance: NAME             (instance whose counter grows; absent with none)
+  # instance: NAME             (instance whose counter grows; absent with none;
+                                "interface IFACE" names status --json's interfaces[]
+                                entry, whose counter is `unattributed`)
 
 The lab (see badinput.rs): rogue client 10.99.0.100 on LAN 10.99.0.0/24; vrrpd routers r1
 (10.99.0.11, priority 150, master) and r2 (10.99.0.12, priority 100) run
   VI_PASS VRID 51 PASS "goodpass" VIP 10.99.0.200
   VI_AH   VRID 52 AH   "ahsecret" VIP 10.99.0.201
   VI_NONE VRID 53 no authentication VIP 10.99.0.202
+  VI_UNI  VRID 54 no authentication VIP 10.99.0.203, unicast (peer: the other router)
 Every forged advert claims priority 254, so accepting any of them would move a VIP.
 Run from this directory: python3 gen.py   (deterministic output).
 """
@@ -81,6 +84,7 @@ def ah_packet(vrid, vip, key, seq=1, spi=ROGUE, next_header=112, payload_len=4,
 
 WRONG_PW = b"letmein!"
 PASS_VIP, AH_VIP, NONE_VIP = "10.99.0.200", "10.99.0.201", "10.99.0.202"
+UNI_VIP = "10.99.0.203"
 
 CASES = []
 
@@ -129,9 +133,13 @@ case("none_auth_type_pass", "PASS advert for an unauthenticated instance",
 case("none_advert_interval_5", "advert interval 5 against a configured 1",
      "advert_interval_errors", "VI_NONE", [ip(vrrp(53, NONE_VIP, adv=5))])
 case("none_unicast_destination", "multicast instance receives a unicast advert",
-     "none", None, [ip(vrrp(53, NONE_VIP), dst=R1)], to="r1",
-     note="vrrpd's multicast receive socket never sees unicast-addressed VRRP, so it is "
-          "dropped uncounted (keepalived counts it in addr_list_err)")
+     "address_list_errors", "VI_NONE", [ip(vrrp(53, NONE_VIP), dst=R1)], to="r1",
+     note="keepalived: destination is multicast iff the instance is -> addr_list_err; "
+          "vrrpd keeps a socket bound to the instance's source address to see it")
+case("uni_multicast_destination", "unicast instance receives a multicast advert",
+     "address_list_errors", "VI_UNI", [ip(vrrp(54, UNI_VIP))],
+     note="keepalived: destination is multicast iff the instance is -> addr_list_err; "
+          "vrrpd keeps a group socket on the interface to see it")
 case("none_bad_ip_checksum", "IPv4 header checksum wrong (the kernel drops it)", "none", None,
      [ip(vrrp(53, NONE_VIP), good_sum=False)])
 case("vrid_0", "VRID 0", "none", None, [ip(vrrp(0, NONE_VIP))])
@@ -142,14 +150,14 @@ case("ah_wrong_key", "AH advert whose ICV was computed with another key", "auth_
      "VI_AH", [ah_packet(52, AH_VIP, "wrongkey", seq=0x7FFFFFFF)])
 case("ah_spi_mismatch", "valid ICV but SPI differs from the source address", "auth_failures",
      "VI_AH", [ah_packet(52, AH_VIP, "ahsecret", seq=0x7FFFFFFF, spi="10.99.0.99")])
-case("ah_payload_len_5", "AH payload length 5 instead of 4", "none", None,
+case("ah_payload_len_5", "AH payload length 5 instead of 4", "auth_failures", "VI_AH",
      [ah_packet(52, AH_VIP, "ahsecret", payload_len=5)],
-     note="the demultiplexer follows the AH length to the VRID byte, finds no instance "
-          "there and ignores the packet (debug log 'unknown VRID ignored'), uncounted")
-case("ah_truncated", "IP header plus 12 bytes of AH", "none", None,
+     note="the AH length leads to no instance; the VRID at keepalived's fixed AH offset "
+          "does, and that instance's decoder rejects the AH header (malformed)")
+case("ah_truncated", "IP header plus 12 bytes of AH", "unattributed", "interface eth0",
      [ip(ah_packet(52, AH_VIP, "wrongkey")[20:32], proto=51)],
-     note="too short to read a VRID: ignored before any instance sees it (keepalived: "
-          "dropped and logged, not counted per instance)")
+     note="too short to hold a VRID: no instance can be blamed, so the interface's "
+          "'unattributed' counter in status --json grows")
 case("ah_next_header_6", "AH whose next header is TCP: ignored silently", "none", None,
      [ah_packet(52, AH_VIP, "ahsecret", next_header=6)])
 case("ah_plain_vrrp", "plain protocol-112 advert with auth type 2 for the AH instance",
