@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use ha_os::{
@@ -206,6 +207,8 @@ fn state_name(s: State) -> &'static str {
 #[derive(Debug)]
 struct Member {
     plan: InstancePlan,
+    /// `plan.name`, shared with queued adverts without copying.
+    name: Arc<str>,
     authenticator: Authenticator,
     ip_id: IpIdCounter,
     /// RFC 2787 receive-error counters.
@@ -224,9 +227,15 @@ struct Member {
 }
 
 impl Member {
-    fn new(plan: InstancePlan) -> Self {
+    fn new(mut plan: InstancePlan) -> Self {
+        // Kept for the daemon's lifetime: no spare capacity from planning (1,000s of these).
+        plan.advertised.shrink_to_fit();
+        plan.vips.shrink_to_fit();
+        plan.peers.shrink_to_fit();
+        plan.tracked_interfaces.shrink_to_fit();
         Member {
             authenticator: Authenticator::new(plan.auth),
+            name: Arc::from(plan.name.as_str()),
             plan,
             ip_id: IpIdCounter::new(),
             rx_errors: HashMap::new(),
@@ -299,6 +308,7 @@ impl Member {
             .filter(|v| plan.vip(IpAddr::V4(v.addr.address)).is_none())
             .cloned()
             .collect();
+        self.name = Arc::from(plan.name.as_str());
         self.plan = plan;
     }
 }
@@ -348,6 +358,51 @@ struct Io {
     state_sync: StateSync,
     /// The operator surface fed by state changes.
     report: Report,
+    /// Adverts encoded and waiting to go out, one `sendmmsg` per interface.
+    tx: TxQueue,
+}
+
+/// Adverts produced by one pass over the state machines, sent together by
+/// [`flush_adverts`] so that 1,000 adverts due in the same tick cost a few system calls.
+#[derive(Debug, Default)]
+struct TxQueue {
+    /// The encoded packets, back to back.
+    bytes: Vec<u8>,
+    items: Vec<QueuedAdvert>,
+    /// Set while a caller batches several units: [`drain`] then leaves the queue for it.
+    batching: bool,
+    /// Last warning per instance about a failed send (rate limit).
+    logged: HashMap<Arc<str>, StdInstant>,
+    /// Interfaces the queued adverts leave from (a handful, kept between flushes).
+    interfaces: Vec<String>,
+}
+
+impl TxQueue {
+    /// Index of `interface` in [`TxQueue::interfaces`], added if new.
+    fn interface_slot(&mut self, interface: &str) -> usize {
+        if let Some(i) = self.interfaces.iter().position(|i| i == interface) {
+            return i;
+        }
+        // Bounded: forget interfaces of earlier configurations once nothing is queued.
+        if self.items.is_empty() && self.interfaces.len() >= 64 {
+            self.interfaces.clear();
+        }
+        self.interfaces.push(interface.to_owned());
+        self.interfaces.len() - 1
+    }
+}
+
+/// One queued advert: where it goes and what to log about it.
+#[derive(Debug)]
+struct QueuedAdvert {
+    /// Index in [`TxQueue::interfaces`].
+    iface: usize,
+    name: Arc<str>,
+    vrid: u8,
+    priority: u8,
+    dst: Ipv4Addr,
+    /// Its bytes in [`TxQueue::bytes`].
+    range: std::ops::Range<usize>,
 }
 
 /// State changes on their way to the notify FIFO and the `events` subscribers.
@@ -356,6 +411,8 @@ struct Report {
     fifo: Option<NotifyFifo>,
     /// Events not yet sent to the control socket's subscribers.
     pending: Vec<StateEvent>,
+    /// No control socket: nobody can subscribe, so no events are kept.
+    no_subscribers: bool,
     seq: u64,
 }
 
@@ -379,7 +436,7 @@ impl Report {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         // Bounded: the loop hands these to subscribers after every batch of inputs.
-        if self.pending.len() < 4096 {
+        if !self.no_subscribers && self.pending.len() < 4096 {
             self.pending.push(StateEvent {
                 seq: self.seq,
                 time_ms,
@@ -415,13 +472,16 @@ impl Io {
     }
 }
 
+/// Encodes a member's advert (one per unicast peer) and queues it for [`flush_adverts`].
 fn send_advert(member: &mut Member, io: &mut Io, tx: AdvertTx) {
-    let name = member.plan.name.clone();
     let vrid = member.vrid();
     let addresses = match AddressList::from_slice(&member.plan.advertised) {
         Ok(a) => a,
         Err(_) => {
-            error!("({name}) VRID {vrid}: more than 255 advertised addresses");
+            error!(
+                "({}) VRID {vrid}: more than 255 advertised addresses",
+                member.plan.name
+            );
             return;
         }
     };
@@ -433,14 +493,16 @@ fn send_advert(member: &mut Member, io: &mut Io, tx: AdvertTx) {
     };
     let ip_id = member.ip_id.next_id();
     let unicast = member.plan.is_unicast();
-    let dests: Vec<Ipv4Addr> = if unicast {
-        member.plan.peers.iter().map(|p| p.addr).collect()
+    let group = [member.plan.group_addr];
+    let peers: Vec<Ipv4Addr>;
+    let dests: &[Ipv4Addr] = if unicast {
+        peers = member.plan.peers.iter().map(|p| p.addr).collect();
+        &peers
     } else {
-        vec![member.plan.group_addr]
+        &group
     };
-    let iface = member.tx_interface().to_owned();
-    let mut buf = [0u8; MAX_ADVERT_LEN];
-    for dst in dests {
+    let iface = io.tx.interface_slot(member.tx_interface());
+    for &dst in dests {
         let params = TxParams {
             src: member.plan.fsm.source,
             dst,
@@ -453,28 +515,91 @@ fn send_advert(member: &mut Member, io: &mut Io, tx: AdvertTx) {
             tos: KEEPALIVED_TOS,
             unicast,
         };
-        let len = match encode_advert(&params, &repr, &member.authenticator, tx.ah_seq, &mut buf) {
-            Ok(len) => len,
-            Err(e) => {
-                error!("({name}) VRID {vrid}: cannot encode advert: {e}");
+        // Encoded in place at the end of the queue's buffer.
+        let start = io.tx.bytes.len();
+        io.tx.bytes.resize(start + MAX_ADVERT_LEN, 0);
+        let encoded = io
+            .tx
+            .bytes
+            .get_mut(start..)
+            .map(|buf| encode_advert(&params, &repr, &member.authenticator, tx.ah_seq, buf));
+        match encoded {
+            Some(Ok(len)) => {
+                io.tx.bytes.truncate(start + len);
+                io.tx.items.push(QueuedAdvert {
+                    iface,
+                    name: Arc::clone(&member.name),
+                    vrid,
+                    priority: tx.priority,
+                    dst,
+                    range: start..start + len,
+                });
+            }
+            Some(Err(e)) => {
+                io.tx.bytes.truncate(start);
+                error!(
+                    "({}) VRID {vrid}: cannot encode advert: {e}",
+                    member.plan.name
+                );
                 return;
             }
+            None => io.tx.bytes.truncate(start),
+        }
+    }
+}
+
+/// Sends every queued advert: one `sendmmsg` (per 64 packets) per interface, in the
+/// order they were queued within each interface.
+fn flush_adverts(io: &mut Io) {
+    if io.tx.items.is_empty() {
+        return;
+    }
+    let mut items = std::mem::take(&mut io.tx.items);
+    let mut bytes = std::mem::take(&mut io.tx.bytes);
+    let interfaces = std::mem::take(&mut io.tx.interfaces);
+    // Stable: per-interface order is kept.
+    items.sort_by_key(|q| q.iface);
+    let mut packets: Vec<&[u8]> = Vec::with_capacity(items.len());
+    for group in items.chunk_by(|a, b| a.iface == b.iface) {
+        let Some(iface) = group.first().and_then(|q| interfaces.get(q.iface)) else {
+            continue;
         };
-        let result = io.sender(&iface).and_then(|s| s.send(&buf[..len]));
-        match result {
-            Ok(()) => debug!(
-                "({name}) VRID {vrid}: sent advert prio {} to {dst} on {iface}",
-                tx.priority
-            ),
+        let iface = iface.as_str();
+        packets.clear();
+        packets.extend(group.iter().filter_map(|q| bytes.get(q.range.clone())));
+        let result = io.sender(iface).and_then(|s| s.send_batch(&packets));
+        let (sent, error) = match result {
+            Ok(n) if n >= group.len() => (n, None),
+            Ok(n) => (n, Some("socket buffer full".to_owned())),
             Err(e) => {
                 // Reopen next time (the interface may have been recreated).
-                io.senders.remove(&iface);
-                if may_log(&mut member.other_logged, "send") {
-                    warn!("({name}) VRID {vrid} on {iface}: cannot send advert: {e}");
+                io.senders.remove(iface);
+                (0, Some(e.to_string()))
+            }
+        };
+        for q in group.iter().take(sent) {
+            debug!(
+                "({}) VRID {}: sent advert prio {} to {} on {iface}",
+                q.name, q.vrid, q.priority, q.dst
+            );
+        }
+        if let Some(e) = error {
+            for q in group.iter().skip(sent) {
+                if may_log(&mut io.tx.logged, Arc::clone(&q.name)) {
+                    warn!(
+                        "({}) VRID {} on {iface}: cannot send advert: {e}",
+                        q.name, q.vrid
+                    );
                 }
             }
         }
     }
+    drop(packets);
+    io.tx.interfaces = interfaces;
+    items.clear();
+    bytes.clear();
+    io.tx.items = items;
+    io.tx.bytes = bytes;
 }
 
 fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
@@ -507,6 +632,8 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                 if !add {
                     member.installed.retain(|(_, a)| *a != address);
                 } else if result.is_ok() && !member.installed.contains(&(dev.clone(), address)) {
+                    // Usually one or two addresses: no spare capacity.
+                    member.installed.reserve_exact(1);
                     member.installed.push((dev, address));
                 }
             }
@@ -695,8 +822,14 @@ fn sync_identity(unit: &Unit, m: Option<MemberId>) -> (String, Option<String>, O
 }
 
 /// Drains a unit's outputs after an input, acknowledging sync effects.
+///
+/// Adverts go out first (one `sendmmsg` per interface), then the effects and events in
+/// the order the state machine produced them: when a sync group changes state, every
+/// member's advert leaves before the first VIP is installed. Unless the caller batches
+/// ([`TxQueue::batching`]), the queue is flushed before returning.
 fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
     let mut acks: Vec<(EffectId, EffectOutcome)> = Vec::new();
+    let mut deferred: Vec<(Option<MemberId>, Output)> = Vec::new();
     loop {
         while let Some((m, out)) = unit.fsm.poll_output() {
             match out {
@@ -705,6 +838,16 @@ fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
                         send_advert(member, io, tx);
                     }
                 }
+                other => deferred.push((m, other)),
+            }
+        }
+        if !deferred.is_empty() {
+            flush_adverts(io);
+        }
+        for (m, out) in deferred.drain(..) {
+            match out {
+                // Queued above.
+                Output::Advert(_) => {}
                 Output::Effect { id, effect } => {
                     if let Some(member) = m.and_then(|m| unit.members.get_mut(m.0)) {
                         apply_effect(member, io, &effect);
@@ -733,12 +876,27 @@ fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
             }
         }
         if acks.is_empty() {
-            return;
+            break;
         }
         for (id, outcome) in acks.drain(..) {
             unit.fsm.handle_effect_done(now, id, outcome);
         }
     }
+    if !io.tx.batching {
+        flush_adverts(io);
+    }
+}
+
+/// Runs `f` with the advert queue in batching mode, then flushes it (unless an outer
+/// caller batches too).
+fn batched<R>(io: &mut Io, f: impl FnOnce(&mut Io) -> R) -> R {
+    let outer = std::mem::replace(&mut io.tx.batching, true);
+    let result = f(io);
+    io.tx.batching = outer;
+    if !outer {
+        flush_adverts(io);
+    }
+    result
 }
 
 /// Packets handled between two looks at the clock and the timers while one socket is read.
@@ -746,16 +904,18 @@ const RX_BATCH: usize = 64;
 
 /// Runs the state machines' timeouts due at `now` and carries out their effects.
 fn run_due_timeouts(units: &mut [Unit], io: &mut Io, now: Instant) {
-    for unit in units {
-        // A timeout may schedule another one due at once; a few rounds settle it.
-        for _ in 0..8 {
-            if unit.fsm.poll_timeout().is_none_or(|t| t > now) {
-                break;
+    batched(io, |io| {
+        for unit in units {
+            // A timeout may schedule another one due at once; a few rounds settle it.
+            for _ in 0..8 {
+                if unit.fsm.poll_timeout().is_none_or(|t| t > now) {
+                    break;
+                }
+                unit.fsm.handle_timeout(now);
+                drain(unit, io, now);
             }
-            unit.fsm.handle_timeout(now);
-            drain(unit, io, now);
         }
-    }
+    })
 }
 
 /// keepalived's AH header length (payload length field 4): where the VRRP header starts.
@@ -1062,9 +1222,11 @@ impl Daemon {
                 notifier: Notifier::default(),
                 report: Report {
                     fifo,
+                    no_subscribers: control.is_none(),
                     ..Report::default()
                 },
                 state_sync,
+                tx: TxQueue::default(),
             },
             query,
             rx: RxPool::new(),
@@ -1075,7 +1237,8 @@ impl Daemon {
             signals,
             scripts: Scripts::default(),
             registry: TrackRegistry::default(),
-            config: config.clone(),
+            // Moved in below, once planned (no second copy at the start-up peak).
+            config: kaconf::Config::default(),
             users: UserDb::system(),
             control,
             metrics,
@@ -1086,12 +1249,14 @@ impl Daemon {
             ifindex: HashMap::new(),
         };
         let plan = daemon.plan(&config, &HashMap::new());
+        let delay = StdDuration::from_micros(config.global.startup_delay_us);
+        daemon.config = config;
         if plan.units.is_empty() {
             warn!("no VRRP instance to run");
         }
         daemon.scripts = Scripts::new(&plan.scripts, &HashMap::new(), StdInstant::now());
-        let delay = StdDuration::from_micros(config.global.startup_delay_us);
         if delay.is_zero() {
+            daemon.units.reserve_exact(plan.units.len());
             for unit_plan in plan.units {
                 daemon.start_unit(unit_plan);
             }
@@ -1109,17 +1274,23 @@ impl Daemon {
 
     /// ifindex of every instance interface (`None`: the interface does not exist).
     fn interface_indexes(&self) -> HashMap<String, Option<u32>> {
-        let mut out = HashMap::new();
+        // Distinct names first (a handful): cheaper than hashing every member's interface.
+        let mut names: Vec<&str> = Vec::new();
         for unit in &self.units {
             for m in &unit.members {
-                let name = &m.plan.interface;
-                if !out.contains_key(name) {
-                    let index = self.query.as_ref().and_then(|q| q.index(name).ok());
-                    out.insert(name.clone(), index);
+                let name = m.plan.interface.as_str();
+                if names.last() != Some(&name) && !names.contains(&name) {
+                    names.push(name);
                 }
             }
         }
-        out
+        names
+            .into_iter()
+            .map(|name| {
+                let index = self.query.as_ref().and_then(|q| q.index(name).ok());
+                (name.to_owned(), index)
+            })
+            .collect()
     }
 
     /// The status snapshot served by `vrrpd status` and the metrics endpoint.
@@ -1267,6 +1438,16 @@ impl Daemon {
             fsm,
             members: plan.members.into_iter().map(Member::new).collect(),
         };
+        // Open the advert and GARP sockets now rather than on first use, so a takeover
+        // does not pay for `socket` + `setsockopt` between two members' adverts. Failures
+        // (interface missing) are retried, and reported, on first use.
+        for m in &unit.members {
+            let _ = self.io.sender(m.tx_interface());
+            // Not on a VMAC: it may be recreated before first use.
+            for vip in m.plan.vips.iter().filter(|v| v.dev == m.plan.interface) {
+                let _ = self.io.garp(&vip.dev);
+            }
+        }
         let now = self.clock.now();
         for (i, m) in unit.members.iter().enumerate() {
             if m.plan.source_missing {
@@ -1528,6 +1709,10 @@ impl Daemon {
     /// deleted one), and instances waiting for a missing interface or address look again.
     fn housekeeping(&mut self) {
         let now = self.clock.now();
+        // One address dump per interface per pass (not one per VIP): `None` when the dump
+        // failed, which counts as "still present" like before.
+        // A handful of interfaces: a list is cheaper than hashing every VIP's device name.
+        let mut present: Vec<(String, Option<Vec<Ipv4Addr>>)> = Vec::new();
         for unit in &mut self.units {
             let mut removed = Vec::new();
             for (i, m) in unit.members.iter().enumerate() {
@@ -1538,10 +1723,25 @@ impl Daemon {
                 }
                 // Only addresses we installed: with a commit barrier a new master has none
                 // until ssyncpd answers.
-                let gone = m
-                    .installed
-                    .iter()
-                    .find(|(dev, addr)| matches!(self.io.rtnl.has_address(dev, *addr), Ok(false)));
+                let rtnl = &mut self.io.rtnl;
+                let gone = m.installed.iter().find(|(dev, addr)| {
+                    let slot = match present.iter().position(|(d, _)| d == dev) {
+                        Some(i) => i,
+                        None => {
+                            let dump = rtnl.list_addresses(dev).ok().map(|list| {
+                                let mut v: Vec<Ipv4Addr> = list.iter().map(|a| a.address).collect();
+                                v.sort_unstable();
+                                v
+                            });
+                            present.push((dev.clone(), dump));
+                            present.len() - 1
+                        }
+                    };
+                    present
+                        .get(slot)
+                        .and_then(|(_, list)| list.as_ref())
+                        .is_some_and(|list| list.binary_search(addr).is_err())
+                });
                 if let Some((dev, addr)) = gone {
                     warn!(
                         instance = %m.plan.name,
@@ -1682,14 +1882,17 @@ impl Daemon {
         } = self;
         let mut now = clock.now();
         let mut in_batch = 0usize;
-        let result = rx.drain(key, |pkt| {
-            on_packet(units, io, routes, &pkt, now);
-            in_batch += 1;
-            if in_batch >= RX_BATCH {
-                in_batch = 0;
-                now = clock.now();
-                run_due_timeouts(units, io, now);
-            }
+        let result = batched(io, |io| {
+            rx.drain(key, |pkt| {
+                on_packet(units, io, routes, &pkt, now);
+                in_batch += 1;
+                if in_batch >= RX_BATCH {
+                    in_batch = 0;
+                    now = clock.now();
+                    run_due_timeouts(units, io, now);
+                    flush_adverts(io);
+                }
+            })
         });
         match result {
             Ok(n) if n > RX_BATCH => debug!("receive burst: {n} packets in one read"),
@@ -1888,9 +2091,12 @@ impl Daemon {
     fn shutdown(&mut self) {
         info!("shutting down");
         let now = self.clock.now();
-        for unit in &mut self.units {
-            Self::stop_unit(unit, &mut self.io, now);
-        }
+        let units = &mut self.units;
+        batched(&mut self.io, |io| {
+            for unit in units {
+                Self::stop_unit(unit, io, now);
+            }
+        });
         let deadline = StdInstant::now() + SHUTDOWN_NOTIFY_WAIT;
         while !self.io.notifier.is_idle() && StdInstant::now() < deadline {
             self.io.notifier.poll(StdInstant::now());

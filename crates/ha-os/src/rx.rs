@@ -5,6 +5,7 @@
 //! to instances by VRID ([`vrid_of`], [`Demux`]).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -19,8 +20,11 @@ use crate::sys;
 
 /// The VRRP multicast group, 224.0.0.18.
 pub const VRRP_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-/// Receive buffer size: the largest IPv4 datagram, so nothing is ever truncated.
+/// Receive buffer size of a pool: [`sys::RECVMMSG_CHUNK`] slots of [`RECV_SLOT_LEN`].
 const RECV_BUFFER_LEN: usize = 65_536;
+/// One datagram's share of the buffer when several are received per system call: more
+/// than the largest valid VRRP or AH packet (about 1.1 KB).
+const RECV_SLOT_LEN: usize = 2048;
 const IPV4_MIN_HEADER: usize = 20;
 
 /// The IP protocol a socket carries.
@@ -214,7 +218,70 @@ impl RxSocket {
 
     /// Receives until the socket is empty (`EAGAIN`), as edge-triggered mio requires,
     /// calling `handler` for each packet. Returns the number of packets handled.
-    pub fn drain(
+    ///
+    /// A buffer of at least two 2-KiB slots is split into slots and filled with
+    /// `recvmmsg` (up to 32 packets per system call); a packet larger than its slot is
+    /// handed over truncated ([`ReceivedPacket::truncated`]). A smaller buffer receives
+    /// one packet per call.
+    pub fn drain(&self, buf: &mut [u8], handler: impl FnMut(ReceivedPacket<'_>)) -> Result<usize> {
+        if buf.len() >= 2 * RECV_SLOT_LEN {
+            self.drain_batched(buf, handler)
+        } else {
+            self.drain_single(buf, handler)
+        }
+    }
+
+    fn packet<'a>(
+        &'a self,
+        bytes: &'a [u8],
+        source: Ipv4Addr,
+        truncated: bool,
+    ) -> ReceivedPacket<'a> {
+        ReceivedPacket {
+            ifindex: self.index,
+            interface: &self.interface,
+            protocol: self.protocol,
+            binding: self.binding,
+            source,
+            bytes,
+            truncated,
+        }
+    }
+
+    fn drain_batched(
+        &self,
+        buf: &mut [u8],
+        mut handler: impl FnMut(ReceivedPacket<'_>),
+    ) -> Result<usize> {
+        let mut meta = [(0usize, Ipv4Addr::UNSPECIFIED); sys::RECVMMSG_CHUNK];
+        let mut count = 0;
+        loop {
+            let mut slots: Vec<&mut [u8]> = buf
+                .chunks_exact_mut(RECV_SLOT_LEN)
+                .take(sys::RECVMMSG_CHUNK)
+                .collect();
+            let wanted = slots.len();
+            match sys::recvmmsg_inet(self.fd.as_fd(), &mut slots, &mut meta) {
+                Ok(got) => {
+                    for (slot, &(len, source)) in slots.iter().zip(meta.iter()).take(got) {
+                        let bytes = slot.get(..len.min(slot.len())).unwrap_or(&[]);
+                        handler(self.packet(bytes, source, len > slot.len()));
+                        count += 1;
+                    }
+                    // Fewer than asked for: the queue is empty (the next call would
+                    // return EAGAIN; edge-triggered readiness is re-armed by new data).
+                    if got < wanted {
+                        return Ok(count);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(count),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(OsError::io(Operation::Receive, &self.interface, e)),
+            }
+        }
+    }
+
+    fn drain_single(
         &self,
         buf: &mut [u8],
         mut handler: impl FnMut(ReceivedPacket<'_>),
@@ -223,17 +290,8 @@ impl RxSocket {
         loop {
             match sys::recv_from_inet(self.fd.as_fd(), buf) {
                 Ok((len, source)) => {
-                    let truncated = len > buf.len();
-                    let bytes = &buf[..len.min(buf.len())];
-                    handler(ReceivedPacket {
-                        ifindex: self.index,
-                        interface: &self.interface,
-                        protocol: self.protocol,
-                        binding: self.binding,
-                        source,
-                        bytes,
-                        truncated,
-                    });
+                    let bytes = buf.get(..len.min(buf.len())).unwrap_or(&[]);
+                    handler(self.packet(bytes, source, len > buf.len()));
                     count += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(count),
@@ -283,7 +341,8 @@ pub struct ReceivedPacket<'a> {
     pub source: Ipv4Addr,
     /// The whole packet, IPv4 header included, exactly as received.
     pub bytes: &'a [u8],
-    /// The packet was larger than the buffer (cannot happen with the pool's 64 KiB buffer).
+    /// The packet was larger than its receive slot (2 KiB in a pool: larger than any
+    /// valid VRRP packet), so `bytes` holds only its beginning.
     pub truncated: bool,
 }
 
@@ -421,10 +480,44 @@ impl RxPool {
     }
 }
 
+/// A cheap multiplicative hasher for the demultiplexer's small integer keys. SipHash's
+/// flooding resistance buys nothing here: a sender controls only the VRID (256 values)
+/// of a key, and a lookup happens for every received packet.
+#[derive(Debug, Clone, Copy, Default)]
+struct RouteHasher(u64);
+
+impl Hasher for RouteHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_isize(&mut self, value: isize) {
+        self.write_u64(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Routes received packets to VRRP instances by (interface index, protocol, VRID).
 #[derive(Debug, Clone)]
 pub struct Demux<T> {
-    routes: HashMap<(u32, IpProtocol, u8), T>,
+    routes: HashMap<(u32, IpProtocol, u8), T, BuildHasherDefault<RouteHasher>>,
 }
 
 impl<T> Default for Demux<T> {
@@ -437,7 +530,7 @@ impl<T> Demux<T> {
     /// An empty table.
     pub fn new() -> Self {
         Self {
-            routes: HashMap::new(),
+            routes: HashMap::default(),
         }
     }
 

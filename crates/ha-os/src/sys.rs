@@ -173,6 +173,61 @@ pub(crate) fn recv_from_inet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(
     Ok((n, Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr))))
 }
 
+/// Largest number of datagrams taken by one recvmmsg(2) call.
+pub(crate) const RECVMMSG_CHUNK: usize = 32;
+
+/// recvmmsg(2) with `MSG_TRUNC` on a non-blocking IPv4 socket: receives up to
+/// [`RECVMMSG_CHUNK`] datagrams, the `i`-th into `slots[i]`, and writes its full length
+/// (which may exceed the slot) and source address into `meta[i]`. Returns how many were
+/// received (like the system call: an error only if none was).
+pub(crate) fn recvmmsg_inet(
+    fd: BorrowedFd<'_>,
+    slots: &mut [&mut [u8]],
+    meta: &mut [(usize, Ipv4Addr)],
+) -> io::Result<usize> {
+    let count = slots.len().min(meta.len()).min(RECVMMSG_CHUNK);
+    // SAFETY: plain old data; zero is valid.
+    let mut addrs: [libc::sockaddr_in; RECVMMSG_CHUNK] = unsafe { zeroed() };
+    // SAFETY: plain old data; zero (null base, zero length) is valid.
+    let mut iovs: [libc::iovec; RECVMMSG_CHUNK] = unsafe { zeroed() };
+    // SAFETY: plain old data; zero is a valid starting value.
+    let mut msgs: [libc::mmsghdr; RECVMMSG_CHUNK] = unsafe { zeroed() };
+    for (((slot, iov), addr), msg) in slots
+        .iter_mut()
+        .zip(iovs.iter_mut())
+        .zip(addrs.iter_mut())
+        .zip(msgs.iter_mut())
+        .take(count)
+    {
+        iov.iov_base = slot.as_mut_ptr().cast();
+        iov.iov_len = slot.len();
+        msg.msg_hdr.msg_name = (addr as *mut libc::sockaddr_in).cast();
+        msg.msg_hdr.msg_namelen = socklen::<libc::sockaddr_in>();
+        msg.msg_hdr.msg_iov = iov;
+        msg.msg_hdr.msg_iovlen = 1;
+    }
+    let vlen = libc::c_uint::try_from(count).unwrap_or(0);
+    // SAFETY: the first `count` mmsghdrs point at an address in `addrs` and an iovec in
+    // `iovs`, which stay in place until the call returns; each iovec describes a live,
+    // exclusively borrowed slot the kernel may write up to its length. A null timeout
+    // is allowed (the socket is non-blocking).
+    let got = cvt(unsafe {
+        libc::recvmmsg(
+            fd.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            vlen,
+            libc::MSG_TRUNC,
+            std::ptr::null_mut(),
+        )
+    })?;
+    let got = usize::try_from(got).unwrap_or(0).min(count);
+    for ((msg, addr), out) in msgs.iter().zip(addrs.iter()).zip(meta.iter_mut()).take(got) {
+        let len = usize::try_from(msg.msg_len).unwrap_or(usize::MAX);
+        *out = (len, Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr)));
+    }
+    Ok(got)
+}
+
 /// sendto(2) of one datagram to an IPv4 destination.
 pub(crate) fn send_to_inet(fd: BorrowedFd<'_>, buf: &[u8], dest: Ipv4Addr) -> io::Result<usize> {
     let sa = sockaddr_in(dest);
