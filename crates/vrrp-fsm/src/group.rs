@@ -61,11 +61,13 @@ impl SyncGroup {
         if members.is_empty() {
             return Err(ConfigError::EmptyGroup);
         }
-        let members = members
-            .into_iter()
-            .enumerate()
-            .map(|(i, cfg)| Instance::new(MemberId(i), cfg))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Exact capacity: a daemon holds one group per lone instance, and collecting a
+        // `Result` iterator would round a one-member vector up to four.
+        let mut built = Vec::with_capacity(members.len());
+        for (i, cfg) in members.into_iter().enumerate() {
+            built.push(Instance::new(MemberId(i), cfg)?);
+        }
+        let members = built;
         Ok(SyncGroup {
             members,
             state: State::Init,
