@@ -153,7 +153,7 @@ mod entry;
 mod output;
 mod replay;
 mod table;
-mod time;
+use sansio_time as time;
 
 pub use config::{Config, ConfigError};
 pub use counters::Counters;

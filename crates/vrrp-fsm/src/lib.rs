@@ -106,7 +106,7 @@ mod config;
 mod group;
 mod instance;
 mod router;
-mod time;
+use sansio_time as time;
 mod types;
 
 pub use config::{

@@ -1,8 +1,12 @@
 //! Time values in microseconds, supplied by the caller.
 //!
-//! The machine never reads a clock: every input carries `now`. Using our own types
-//! (instead of `std::time::Instant`) lets a simulator start at zero and lets the
-//! library stay `no_std`.
+//! The sans-IO engines of this workspace (`vrrp-fsm`, `ssyncp-engine`) never read a clock:
+//! every input carries `now`. Their own types, instead of `std::time::Instant`, let a
+//! simulator start at zero and let the engines stay `no_std`; sharing one pair of types
+//! lets a daemon drive both engines from one clock conversion.
+
+#![no_std]
+#![forbid(unsafe_code)]
 
 use core::ops::{Add, AddAssign, Sub};
 
@@ -128,5 +132,48 @@ impl core::fmt::Display for Duration {
     /// Seconds with microsecond precision followed by `s`, e.g. `0.609375s`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::{Duration, Instant};
+    use std::string::ToString;
+
+    #[test]
+    fn arithmetic_saturates_instead_of_wrapping() {
+        let t = Instant::from_micros(1_000);
+        assert_eq!(
+            t.saturating_since(Instant::from_micros(4_000)),
+            Duration::from_micros(0)
+        );
+        assert_eq!(
+            t.saturating_sub(Duration::from_secs(1)),
+            Instant::from_micros(0)
+        );
+        assert_eq!(
+            Duration::from_secs(u64::MAX / 2)
+                .saturating_mul(4)
+                .as_micros(),
+            u64::MAX
+        );
+        assert_eq!(Duration::from_millis(609).as_micros(), 609_000);
+    }
+
+    #[test]
+    fn displays_seconds_with_microseconds() {
+        assert_eq!(Instant::from_micros(3_609_375).to_string(), "3.609375");
+        assert_eq!(Duration::from_micros(609_375).to_string(), "0.609375s");
+    }
+
+    #[test]
+    fn converts_to_and_from_core_duration() {
+        let d: Duration = core::time::Duration::from_micros(1_500).into();
+        assert_eq!(d.as_micros(), 1_500);
+        assert_eq!(
+            core::time::Duration::from(d),
+            core::time::Duration::from_micros(1_500)
+        );
     }
 }
