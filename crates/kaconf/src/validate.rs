@@ -622,36 +622,28 @@ fn group_trackers(
             *weight = 0;
         }
     };
-    for (tracked, pos) in &raw.interfaces {
-        let mut tracked = tracked.clone();
-        clear(
-            &mut tracked.weight,
-            "track_interface",
-            &tracked.name.clone(),
-            *pos,
-        );
-        track.interfaces.push(tracked);
-    }
-    for (tracked, pos) in &raw.scripts {
-        let mut tracked = tracked.clone();
-        clear(
-            &mut tracked.weight,
-            "track_script",
-            &tracked.name.clone(),
-            *pos,
-        );
-        track.scripts.push(tracked);
-    }
-    for (tracked, pos) in &raw.files {
-        let mut tracked = tracked.clone();
-        clear(
-            &mut tracked.weight,
-            "track_file",
-            &tracked.name.clone(),
-            *pos,
-        );
-        track.files.push(tracked);
-    }
+    // Disjoint field borrows: the weight is cleared while the name is only read.
+    track.interfaces = (raw.interfaces.iter())
+        .map(|(t, pos)| {
+            let mut t = t.clone();
+            clear(&mut t.weight, "track_interface", &t.name, *pos);
+            t
+        })
+        .collect();
+    track.scripts = (raw.scripts.iter())
+        .map(|(t, pos)| {
+            let mut t = t.clone();
+            clear(&mut t.weight, "track_script", &t.name, *pos);
+            t
+        })
+        .collect();
+    track.files = (raw.files.iter())
+        .map(|(t, pos)| {
+            let mut t = t.clone();
+            clear(&mut t.weight, "track_file", &t.name, *pos);
+            t
+        })
+        .collect();
     track
 }
 
