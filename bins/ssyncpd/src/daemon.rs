@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
+use ctnl::Groups;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
@@ -22,7 +23,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, FixedRole, RoleSource};
 use crate::convert::{same_state, to_entry, worth_syncing};
 use crate::coupling::{FromVrrpd, Subscription, VrrpState, VrrpdLink};
-use crate::kernel::{Kernel, LocalChange};
+use crate::kernel::{BACKUP_GROUPS, Kernel, LocalChange};
 use crate::transport::Transport;
 
 const SIGNAL_TOKEN: Token = Token(0);
@@ -64,6 +65,8 @@ pub fn engine_config(cfg: &Config, sender: Ipv4Addr, epoch: u32) -> EngineConfig
     let mut ec = EngineConfig::new(cfg.sync_id, u32::from(sender), epoch);
     ec.mtu = cfg.mtu;
     ec.refresh_period = Duration::from_secs(u64::from(cfg.refresh_period_secs));
+    ec.bulk_messages_per_tick = cfg.bulk_rate;
+    ec.bulk_interval = Duration::from_millis(1);
     ec.stale_after = Duration::from_secs(3 * u64::from(cfg.refresh_period_secs));
     if let Some((key_id, secret)) = &cfg.auth {
         ec.auth_keys
@@ -87,6 +90,10 @@ pub struct Daemon {
     events_pending: bool,
     datagrams_pending: bool,
     dump_due: bool,
+    /// MASTER: the next periodic reconcile against a dump of the kernel table.
+    next_reconcile: StdInstant,
+    /// Time between periodic reconciles (the refresh period).
+    reconcile_every: StdDuration,
 }
 
 impl Daemon {
@@ -136,7 +143,10 @@ impl Daemon {
             events_pending: false,
             datagrams_pending: false,
             dump_due: false,
+            next_reconcile: started,
+            reconcile_every: StdDuration::from_secs(u64::from(cfg.refresh_period_secs.max(1))),
         };
+        daemon.subscribe(BACKUP_GROUPS);
         if let RoleSource::Fixed(FixedRole::Master) = cfg.role {
             daemon.set_role(Role::Master);
         }
@@ -156,17 +166,25 @@ impl Daemon {
     pub fn run(mut self) -> Result<(), DaemonError> {
         let mut events = Events::with_capacity(64);
         loop {
-            let busy = self.events_pending || self.datagrams_pending || self.dump_due;
+            let busy = self.events_pending
+                || self.datagrams_pending
+                || self.dump_due
+                || !self.transport.may_sleep();
             let timeout = if busy {
                 Some(StdDuration::ZERO)
             } else {
                 let mut wake = self.engine.poll_timeout().map(|t| self.to_std(t));
+                if self.engine.role() == Role::Master {
+                    wake = Some(wake.map_or(self.next_reconcile, |w| w.min(self.next_reconcile)));
+                }
                 if self.link.as_ref().is_some_and(|l| !l.is_connected()) {
                     wake = Some(wake.map_or(self.next_connect, |w| w.min(self.next_connect)));
                 }
                 wake.map(|w| w.saturating_duration_since(StdInstant::now()))
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            let polled = self.poll.poll(&mut events, timeout);
+            self.transport.awake();
+            if let Err(e) = polled {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -197,8 +215,14 @@ impl Daemon {
             if self.events_pending {
                 self.on_ct_events();
             }
+            if self.engine.role() == Role::Master && StdInstant::now() >= self.next_reconcile {
+                // Safety net for changes the events did not report (entries created with
+                // no event extension, lost events): once per refresh period.
+                self.dump_due = true;
+            }
             if self.dump_due {
                 self.dump_due = false;
+                self.next_reconcile = StdInstant::now() + self.reconcile_every;
                 self.reconcile();
             }
             let now = self.now();
@@ -299,10 +323,14 @@ impl Daemon {
                 }
             }
         }
-        info!(
-            "dumped {} kernel entries: {upserts} changed, {deletes} gone",
-            dump.len()
-        );
+        if upserts + deletes > 0 {
+            info!(
+                "dumped {} kernel entries: {upserts} changed, {deletes} gone",
+                dump.len()
+            );
+        } else {
+            debug!("dumped {} kernel entries: no change", dump.len());
+        }
     }
 
     /// Changes the engine's role and the event subscription that goes with it.
@@ -316,15 +344,22 @@ impl Daemon {
         if role == Role::Master {
             // Our own writes must reach the kernel before we listen to its events.
             self.act();
-            if let Err(e) = self.kernel.start_events(self.poll.registry(), EVENTS_TOKEN) {
-                error!("cannot subscribe to conntrack events: {e}");
-            }
+            self.subscribe(Groups::ALL);
             self.events_pending = true;
             self.dump_due = true;
         } else {
-            self.kernel.stop_events(self.poll.registry());
+            self.subscribe(BACKUP_GROUPS);
             self.events_pending = false;
             self.dump_due = false;
+        }
+    }
+
+    fn subscribe(&mut self, groups: Groups) {
+        if let Err(e) = self
+            .kernel
+            .start_events(self.poll.registry(), EVENTS_TOKEN, groups)
+        {
+            error!("cannot subscribe to conntrack events: {e}");
         }
     }
 

@@ -6,9 +6,13 @@
 //!   (`NLM_F_EXCL`); if the kernel already holds it (`EEXIST`, e.g. the flow reached this
 //!   node by itself) it is updated instead. Later copies of the same entry are updates,
 //!   which never carry NAT attributes (the kernel refuses to change NAT).
-//! * Events are subscribed only while MASTER. A backup therefore never sees the events its
-//!   own writes cause (nor pays for decoding them); on promotion the daemon first writes
-//!   everything it received, then subscribes, then dumps the table to catch up.
+//! * Events: a MASTER subscribes to new, update and destroy events. A backup subscribes to
+//!   destroy events only: it never sees (nor pays for) the NEW events of its own writes,
+//!   yet the kernel gives the entries it writes the event extension, which it does only
+//!   while some socket listens (`nf_conntrack_events` = 2, the default). Without it, the
+//!   entries synced to a backup would never report their later changes and their end once
+//!   it is promoted. On promotion the daemon first writes everything it received, then
+//!   subscribes to all groups, then dumps the table to catch up.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -60,7 +64,7 @@ pub enum LocalChange {
 pub struct Kernel {
     table: Conntrack,
     writers: Vec<Writer>,
-    events: Option<EventStream>,
+    events: Option<(EventStream, Groups)>,
     written: HashSet<EntryKey>,
     queue: Vec<QueuedDebug>,
     timeout_cap: u32,
@@ -273,37 +277,44 @@ impl Kernel {
         Ok(out)
     }
 
-    /// Subscribes to events (on becoming MASTER) and registers the socket with `registry`.
-    pub fn start_events(&mut self, registry: &Registry, token: Token) -> Result<(), ctnl::Error> {
-        if self.events.is_some() {
+    /// Subscribes to the event `groups` (all of them as MASTER, destroy only as BACKUP) and
+    /// registers the socket with `registry`; a subscription to other groups is replaced.
+    pub fn start_events(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        groups: Groups,
+    ) -> Result<(), ctnl::Error> {
+        if self.events.as_ref().is_some_and(|(_, g)| *g == groups) {
             return Ok(());
         }
-        let mut stream = EventStream::open(Groups::ALL)?;
+        self.stop_events(registry);
+        let mut stream = EventStream::open(groups)?;
         registry
             .register(&mut stream, token, Interest::READABLE)
             .map_err(|e| ctnl::Error::Io {
                 op: "register event socket",
                 source: e,
             })?;
-        self.events = Some(stream);
+        self.events = Some((stream, groups));
         Ok(())
     }
 
-    /// Drops the event subscription (on leaving MASTER).
+    /// Drops the event subscription.
     pub fn stop_events(&mut self, registry: &Registry) {
-        if let Some(mut stream) = self.events.take() {
+        if let Some((mut stream, _)) = self.events.take() {
             let _ = registry.deregister(&mut stream);
         }
     }
 
-    /// Whether events are subscribed.
-    pub fn events_on(&self) -> bool {
-        self.events.is_some()
+    /// The event groups subscribed to, if any.
+    pub fn event_groups(&self) -> Option<Groups> {
+        self.events.as_ref().map(|(_, g)| *g)
     }
 
     /// Reads up to `limit` pending events; returns whether more may be pending.
     pub fn read_events(&mut self, limit: usize, mut f: impl FnMut(LocalChange)) -> bool {
-        let Some(stream) = self.events.as_mut() else {
+        let Some((stream, _)) = self.events.as_mut() else {
             return false;
         };
         for _ in 0..limit {
@@ -333,6 +344,12 @@ impl Kernel {
 
 const EEXIST: i32 = 17;
 const ENOENT: i32 = 2;
+/// The groups a BACKUP subscribes to (see the module docs).
+pub const BACKUP_GROUPS: Groups = Groups {
+    new: false,
+    update: false,
+    destroy: true,
+};
 /// Writer threads (each with its own ctnetlink socket).
 const WRITERS: usize = 1;
 /// Batches a writer may have outstanding before [`Kernel::submit`] waits.

@@ -166,3 +166,41 @@ fn authenticated_sync_and_wrong_key_rejected() {
     assert_eq!(s.count(1), 200);
     assert_eq!(s.count(2), 0, "forged messages were applied\n{}", s.logs());
 }
+
+/// Entries that raise no events (created while nothing listened, so without the kernel's
+/// event extension; here forced with `nf_conntrack_events = 0` on the master) still reach
+/// the backup: the master reconciles against a dump of its table once per refresh period.
+#[test]
+fn periodic_reconcile_syncs_entries_that_raise_no_events() {
+    if !nslab::root_or_skip("periodic_reconcile_syncs_entries_that_raise_no_events") {
+        return;
+    }
+    let s = Setup::new("sy4-");
+    for k in 1..=2 {
+        s.ctgen(k, &["count"]).expect("ctgen count");
+    }
+    s.lab
+        .exec(
+            Node::Router(1),
+            "sysctl",
+            &["-qw", "net.netfilter.nf_conntrack_events=0"],
+        )
+        .expect("sysctl");
+    let _backup = s.daemon(2, "backup", "refresh_period 2");
+    let _master = s.daemon(1, "master", "refresh_period 2");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = s.ctgen(1, &["inject", "300"]).expect("inject");
+    assert!(out.contains("(0 refused)"), "{out}");
+    let waited = s.ctgen(2, &["wait", "300", "10000"]);
+    assert!(
+        waited.is_ok(),
+        "entries without events never reached the backup: {waited:?}\n{}",
+        s.logs()
+    );
+    assert_eq!(
+        s.ctgen(1, &["digest"]).expect("digest"),
+        s.ctgen(2, &["digest"]).expect("digest"),
+        "tables differ\n{}",
+        s.logs()
+    );
+}
