@@ -163,7 +163,11 @@ impl Kernel {
                         }
                     }
                 };
-                let slot = (hash_key(&job.key) % count as u64) as usize;
+                let slot = if count == 1 {
+                    0
+                } else {
+                    (hash_key(&job.key) % count as u64) as usize
+                };
                 if let Some(part) = parts.get_mut(slot) {
                     part.push(job);
                 }
