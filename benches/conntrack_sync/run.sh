@@ -19,7 +19,7 @@
 #           bytes and packets the master sent on the sync link.
 #   resync: the backup daemon is stopped, its table flushed, and it is started again; it
 #           asks for a resync. Measured: time until its kernel holds all entries again, and
-#           both daemons' CPU time.
+#           both daemons' CPU time; then both daemons' peak RSS (VmHWM).
 #
 # Reading: master and backup share one kernel here. Two kernel facts then weigh on every
 # write into the backup's table, for both daemons alike: the nfnetlink mutex that
@@ -78,6 +78,8 @@ lab() {
 	done
 }
 
+# Peak resident set (VmHWM, KiB) of a process.
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 # CPU ticks (user + sys) of a process.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ms_of_ticks() { echo $(( $1 * 1000 / HZ )); }
@@ -207,11 +209,13 @@ one_run() { # kind run floor
 	local rs_m rs_b
 	rs_m=$(ms_of_ticks $(( $(ticks "$pm") - cm2 )))
 	rs_b=$(ms_of_ticks "$(ticks "$pb2")")
+	local hwm_m hwm_b
+	hwm_m=$(hwm_kib "$pm"); hwm_b=$(hwm_kib "$pb2")
 	kill -TERM "$pm" "$pb2" 2>/dev/null || true
 	wait "$pm" "$pb2" 2>/dev/null || true
-	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms\n' \
-		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" >&2
-	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor")
+	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | peak RSS %d / %d KiB\n' \
+		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$hwm_m" "$hwm_b" >&2
+	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b")
 }
 
 for run in $(seq 1 "$RUNS"); do
@@ -246,6 +250,7 @@ END {
 	k1 = "conntrackd"; k2 = "ssyncpd"
 	printf "| wire bytes per entry (live) | %.1f B | %.1f B | %.2f |\n", med(6, k1) / n, med(6, k2) / n, med(6, k1) / med(6, k2)
 	printf "| entries per datagram (live) | %.1f | %.1f | — |\n", n / med(7, k1), n / med(7, k2)
+	printf "| peak RSS (VmHWM) with %d entries, master / backup | %.1f / %.1f MiB | %.1f / %.1f MiB | — |\n", n, med(13, k1) / 1024, med(14, k1) / 1024, med(13, k2) / 1024, med(14, k2) / 1024
 	printf "| kernel floor: %d creates into the empty backup table (ctgen, no daemon) | %.2f s | | |\n", n, med(12, k2) / 1000
 }
 function row(label, col, div, unit,   a, b) {

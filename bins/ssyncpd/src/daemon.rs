@@ -23,7 +23,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, FixedRole, RoleSource};
 use crate::convert::{same_state, to_entry, worth_syncing};
 use crate::coupling::{FromVrrpd, Subscription, VrrpState, VrrpdLink};
-use crate::kernel::{BACKUP_GROUPS, Kernel, LocalChange};
+use crate::kernel::{BACKLOG_LIMIT, BACKUP_GROUPS, Kernel, LocalChange};
 use crate::transport::Transport;
 
 const SIGNAL_TOKEN: Token = Token(0);
@@ -166,10 +166,11 @@ impl Daemon {
     pub fn run(mut self) -> Result<(), DaemonError> {
         let mut events = Events::with_capacity(64);
         loop {
+            // While the kernel is behind, datagrams wait (the writer's answer wakes us).
+            let kernel_behind = self.kernel.backlog() >= BACKLOG_LIMIT;
             let busy = self.events_pending
-                || self.datagrams_pending
                 || self.dump_due
-                || !self.transport.may_sleep();
+                || (!kernel_behind && (self.datagrams_pending || !self.transport.may_sleep()));
             let timeout = if busy {
                 Some(StdDuration::ZERO)
             } else {
@@ -252,11 +253,18 @@ impl Daemon {
         let now = self.now();
         self.datagrams_pending = false;
         for _ in 0..DATAGRAMS_PER_TURN {
+            if self.kernel.backlog() >= BACKLOG_LIMIT {
+                // The rest waits in the transport's queue; the writer's answer wakes us.
+                self.datagrams_pending = true;
+                return;
+            }
             let Some(d) = self.transport.try_recv() else {
                 return;
             };
             self.engine
                 .handle_datagram(now, IpAddr::V4(d.src), &d.payload);
+            // Hand the entries to the kernel queue now, so the backlog check sees them.
+            self.act();
         }
         self.datagrams_pending = true;
     }
