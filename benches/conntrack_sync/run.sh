@@ -2,7 +2,7 @@
 # Conntrack state-sync benchmark: ssyncpd against Debian's conntrackd (FTFW over multicast),
 # in the same namespace lab, by the same method.
 #
-#   sudo benches/conntrack_sync/run.sh [ENTRIES] [RUNS]      (defaults: 100000 3)
+#   sudo benches/conntrack_sync/run.sh [ENTRIES] [RUNS]      (defaults: 100000 3; RATE=25000)
 #
 # Lab: two network namespaces (sybm-m = master, sybm-b = backup) joined by one veth pair
 # (the dedicated sync link, 10.98.0.1/.2). For each daemon and run:
@@ -19,7 +19,13 @@
 #           bytes and packets the master sent on the sync link.
 #   resync: the backup daemon is stopped, its table flushed, and it is started again; it
 #           asks for a resync. Measured: time until its kernel holds all entries again, and
-#           both daemons' CPU time; then both daemons' peak RSS (VmHWM).
+#           both daemons' CPU time.
+#   paced:  after the resync, ENTRIES more entries are injected at RATE per second (default
+#           25000, close to the 26.8k flows/s real UDP traffic produced on this kind of
+#           machine), as real traffic would create them. Measured: the lag (time until the backup's kernel holds
+#           all of them, from wall-clock stamps: the backup's waiter, polling every 0.5 ms,
+#           minus the injector's answer for its last batch) and both daemons' CPU time; then
+#           both daemons' peak RSS (VmHWM), with 2 × ENTRIES entries in the tables.
 #
 # Reading: master and backup share one kernel here. Two kernel facts then weigh on every
 # write into the backup's table, for both daemons alike: the nfnetlink mutex that
@@ -33,6 +39,7 @@ set -euo pipefail
 
 N=${1:-100000}
 RUNS=${2:-3}
+RATE=${RATE:-25000}
 ROOT="$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
 M=sybm-m
 B=sybm-b
@@ -209,13 +216,31 @@ one_run() { # kind run floor
 	local rs_m rs_b
 	rs_m=$(ms_of_ticks $(( $(ticks "$pm") - cm2 )))
 	rs_b=$(ms_of_ticks "$(ticks "$pb2")")
+
+	# Paced: ENTRIES more at RATE entries/s, as real traffic would create them.
+	local cm3 cb3
+	cm3=$(ticks "$pm"); cb3=$(ticks "$pb2")
+	ip netns exec $B "$CTGEN" wait $((2 * N)) 120000 --stamp >"$WORK/wait2" &
+	waiter=$!
+	ip netns exec $M "$CTGEN" inject "$N" --from "$N" --rate "$RATE" --stamp >"$WORK/inject2"
+	if ! wait $waiter; then
+		echo "$kind run $run: paced phase incomplete" >&2
+		return 1
+	fi
+	# Both stamps are wall-clock µs: the backup's completion minus the last batch's answer.
+	local paced_lag
+	paced_lag=$(awk 'NR == FNR { if (FNR == 2) done = $1; next } FNR == 2 { printf "%.1f", (done - $1) / 1000 }' "$WORK/wait2" "$WORK/inject2")
+	sleep 1
+	local paced_m paced_b
+	paced_m=$(ms_of_ticks $(( $(ticks "$pm") - cm3 )))
+	paced_b=$(ms_of_ticks $(( $(ticks "$pb2") - cb3 )))
 	local hwm_m hwm_b
 	hwm_m=$(hwm_kib "$pm"); hwm_b=$(hwm_kib "$pb2")
 	kill -TERM "$pm" "$pb2" 2>/dev/null || true
 	wait "$pm" "$pb2" 2>/dev/null || true
-	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | peak RSS %d / %d KiB\n' \
-		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$hwm_m" "$hwm_b" >&2
-	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b")
+	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | paced lag %s ms cpu master %d ms backup %d ms | peak RSS %d / %d KiB\n' \
+		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$paced_lag" "$paced_m" "$paced_b" "$hwm_m" "$hwm_b" >&2
+	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b $paced_lag $paced_m $paced_b")
 }
 
 for run in $(seq 1 "$RUNS"); do
@@ -227,7 +252,7 @@ done
 
 echo
 echo "Entries: $N synthetic UDP conntrack entries injected on the master with ctnetlink; $RUNS runs; medians."
-printf '%s\n' "${results[@]}" | awk -v n="$N" '
+printf '%s\n' "${results[@]}" | awk -v n="$N" -v rate="$RATE" '
 function median(arr, cnt,   i, j, t) {
 	for (i = 1; i <= cnt; i++) for (j = i + 1; j <= cnt; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
 	return cnt % 2 ? arr[(cnt + 1) / 2] : (arr[cnt / 2] + arr[cnt / 2 + 1]) / 2
@@ -241,16 +266,18 @@ END {
 	print "| measure | conntrackd | ssyncpd | conntrackd / ssyncpd |"
 	print "|---|---|---|---|"
 	row("resync: backup kernel holds all entries", 8, 1000, "s")
-	row("live: lag behind the injection (backup complete minus injection time)", 11, 1, "ms")
-	row("live: backup kernel holds all entries (from the injection start)", 2, 1000, "s")
-	cpu("live: CPU per entry, master", 4)
-	cpu("live: CPU per entry, backup", 5)
+	row("live, unpaced: backup kernel holds all entries (from the injection start)", 2, 1000, "s")
+	cpu("live, unpaced: CPU per entry, master", 4)
+	cpu("live, unpaced: CPU per entry, backup", 5)
+	printf "| live, paced at %d/s: lag of the backup kernel behind the last injected entry | %.1f ms | %.1f ms | — |\n", rate, med(15, "conntrackd"), med(15, "ssyncpd")
+	cpu("live, paced: CPU per entry, master", 16)
+	cpu("live, paced: CPU per entry, backup", 17)
 	cpu("resync: CPU per entry, master", 9)
 	cpu("resync: CPU per entry, backup", 10)
 	k1 = "conntrackd"; k2 = "ssyncpd"
 	printf "| wire bytes per entry (live) | %.1f B | %.1f B | %.2f |\n", med(6, k1) / n, med(6, k2) / n, med(6, k1) / med(6, k2)
 	printf "| entries per datagram (live) | %.1f | %.1f | — |\n", n / med(7, k1), n / med(7, k2)
-	printf "| peak RSS (VmHWM) with %d entries, master / backup | %.1f / %.1f MiB | %.1f / %.1f MiB | — |\n", n, med(13, k1) / 1024, med(14, k1) / 1024, med(13, k2) / 1024, med(14, k2) / 1024
+	printf "| peak RSS (VmHWM) at the end (%d entries in the table), master / backup | %.1f / %.1f MiB | %.1f / %.1f MiB | — |\n", 2 * n, med(13, k1) / 1024, med(14, k1) / 1024, med(13, k2) / 1024, med(14, k2) / 1024
 	printf "| kernel floor: %d creates into the empty backup table (ctgen, no daemon) | %.2f s | | |\n", n, med(12, k2) / 1000
 }
 function row(label, col, div, unit,   a, b) {

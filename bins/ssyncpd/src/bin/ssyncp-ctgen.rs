@@ -2,12 +2,17 @@
 //! network namespace it runs in (start it with `ip netns exec NS`).
 //!
 //! ```text
-//! ssyncp-ctgen inject COUNT [--timeout S] [--nat]
+//! ssyncp-ctgen inject COUNT [--timeout S] [--nat] [--from I] [--rate R]
 //!                                          create COUNT synthetic UDP entries
 //!                                          (10.200.a.b:sport -> 10.201.0.1:53), in batches;
-//!                                          --nat source-NATs every tenth one
+//!                                          --nat source-NATs every tenth one; --from starts
+//!                                          at entry I; --rate paces to R entries/s
 //! ssyncp-ctgen count                       entries in 10.200.0.0/16 -> 10.201.0.0/16
-//! ssyncp-ctgen wait COUNT TIMEOUT_MS       wait until count >= COUNT; prints elapsed ms
+//! ssyncp-ctgen wait COUNT TIMEOUT_MS [--stamp]
+//!                                          wait until count >= COUNT; prints elapsed ms
+//!                                          (--stamp: then the wall clock in µs, polling
+//!                                          every 0.5 ms instead of 2 ms)
+//!   (inject --stamp likewise prints the wall clock in µs after the last batch)
 //! ssyncp-ctgen digest                      one line per synced field set, sorted
 //! ```
 #![forbid(unsafe_code)]
@@ -66,6 +71,14 @@ fn count(ct: &mut Conntrack) -> Result<usize, ctnl::Error> {
     Ok(n)
 }
 
+/// Wall-clock time in µs (the same clock in every namespace, so two processes can compare).
+fn wall_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
+}
+
 fn kernel_count() -> usize {
     std::fs::read_to_string("/proc/sys/net/netfilter/nf_conntrack_count")
         .ok()
@@ -88,12 +101,32 @@ fn run(args: &[String]) -> Result<(), String> {
                 Some(i) => num(i + 1)? as u32,
                 None => 600,
             };
+            let from = match args.iter().position(|a| a == "--from") {
+                Some(i) => num(i + 1)? as u32,
+                None => 0,
+            };
+            // Paced: a batch every 10 ms; unpaced: batches of 2,000 back to back.
+            let rate = match args.iter().position(|a| a == "--rate") {
+                Some(i) => Some(num(i + 1)?.max(1)),
+                None => None,
+            };
+            let batch_len = rate.map_or(2_000, |r| (r / 100).max(1) as u32);
             let started = Instant::now();
             let mut failures = 0;
             let mut i = 0;
+            let mut batches = 0u32;
             while i < total {
-                let end = (i + 2_000).min(total);
-                let batch: Vec<ConnEntry> = (i..end).map(|k| synthetic(k, timeout, nat)).collect();
+                if rate.is_some() {
+                    let due = started + Duration::from_millis(10) * batches;
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    batches += 1;
+                }
+                let end = (i + batch_len).min(total);
+                let batch: Vec<ConnEntry> = (i..end)
+                    .map(|k| synthetic(from.saturating_add(k), timeout, nat))
+                    .collect();
                 let report = ct
                     .apply(batch.iter().map(|e| (Op::Create, e)))
                     .map_err(|e| e.to_string())?;
@@ -105,11 +138,16 @@ fn run(args: &[String]) -> Result<(), String> {
                 total,
                 started.elapsed().as_millis()
             );
+            if args.iter().any(|a| a == "--stamp") {
+                println!("{}", wall_micros());
+            }
         }
         Some("count") => println!("{}", count(&mut ct).map_err(|e| e.to_string())?),
         Some("wait") => {
             let want = num(1)? as usize;
             let limit = Duration::from_millis(num(2)?);
+            let stamp = args.iter().any(|a| a == "--stamp");
+            let poll = Duration::from_micros(if stamp { 500 } else { 2_000 });
             let started = Instant::now();
             // The kernel's per-namespace counter is cheap to poll; it also counts entries
             // that are not ours, measured once here. A dump confirms the final figure.
@@ -117,8 +155,12 @@ fn run(args: &[String]) -> Result<(), String> {
             loop {
                 if kernel_count() >= others + want {
                     let elapsed = started.elapsed();
+                    let at = wall_micros();
                     if count(&mut ct).map_err(|e| e.to_string())? >= want {
                         println!("{}", elapsed.as_millis());
+                        if stamp {
+                            println!("{at}");
+                        }
                         return Ok(());
                     }
                 }
@@ -128,7 +170,7 @@ fn run(args: &[String]) -> Result<(), String> {
                         count(&mut ct).map_err(|e| e.to_string())?
                     ));
                 }
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(poll);
             }
         }
         Some("digest") => {
@@ -160,7 +202,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         _ => {
             return Err(
-                "usage: ssyncp-ctgen inject N [--timeout S] [--nat] | count | wait N MS | digest"
+                "usage: ssyncp-ctgen inject N [--timeout S] [--nat] [--from I] [--rate R] | count | wait N MS | digest"
                     .into(),
             );
         }
