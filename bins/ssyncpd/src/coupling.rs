@@ -6,8 +6,14 @@
 //! vrrpd → ssyncpd   STATE MASTER|BACKUP|FAULT|INIT    (at once, then on every change)
 //! vrrpd → ssyncpd   COMMIT <token>                    (the FSM's SyncCommit effect)
 //! ssyncpd → vrrpd   COMMITTED <token> OK|FAILED       (every received entry is in the kernel)
+//! ssyncpd → vrrpd   SYNCED YES|NO                     (after subscribing, then on change)
 //! vrrpd → ssyncpd   ERROR <text>                      (e.g. unknown instance)
 //! ```
+//!
+//! `SYNCED NO` means "a BACKUP whose table is incomplete" (after a start, until the bulk
+//! has arrived with no gap left): vrrpd then holds preemption for the followed instance or
+//! group, so a restarted router with a higher priority does not take over with an empty
+//! table; it still takes over if the master goes silent.
 //!
 //! While vrrpd holds a `COMMIT` unanswered, the promoted instance does not install its VIPs
 //! (up to its commit-barrier timeout). When the connection drops, ssyncpd falls back to
@@ -175,6 +181,19 @@ impl VrrpdLink {
         Ok(())
     }
 
+    /// Reports whether this node's table is complete (`SYNCED YES|NO`).
+    pub fn synced(&mut self, in_sync: bool) -> io::Result<()> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(io::ErrorKind::NotConnected.into());
+        };
+        let line: &[u8] = if in_sync {
+            b"SYNCED YES\n"
+        } else {
+            b"SYNCED NO\n"
+        };
+        write_all_nonblocking(stream, line)
+    }
+
     /// Answers a commit request.
     pub fn committed(&mut self, token: u64, ok: bool) -> io::Result<()> {
         let Some(stream) = self.stream.as_mut() else {
@@ -255,6 +274,9 @@ mod tests {
         let mut reply = [0u8; 64];
         let n = b.read(&mut reply).unwrap();
         assert_eq!(&reply[..n], b"COMMITTED 7 OK\n");
+        link.synced(false).unwrap();
+        let n = b.read(&mut reply).unwrap();
+        assert_eq!(&reply[..n], b"SYNCED NO\n");
         b.write_all(&[b'x'; MAX_LINE + 10]).unwrap();
         assert!(link.read(&mut out).is_err());
         drop(b);

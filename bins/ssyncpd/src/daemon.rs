@@ -94,6 +94,8 @@ pub struct Daemon {
     next_reconcile: StdInstant,
     /// Time between periodic reconciles (the refresh period).
     reconcile_every: StdDuration,
+    /// The last `SYNCED` report sent to vrrpd on this connection.
+    reported_synced: Option<bool>,
 }
 
 impl Daemon {
@@ -145,6 +147,7 @@ impl Daemon {
             dump_due: false,
             next_reconcile: started,
             reconcile_every: StdDuration::from_secs(u64::from(cfg.refresh_period_secs.max(1))),
+            reported_synced: None,
         };
         daemon.subscribe(BACKUP_GROUPS);
         if let RoleSource::Fixed(FixedRole::Master) = cfg.role {
@@ -398,6 +401,7 @@ impl Daemon {
             // A commit is answered only once the kernel holds everything before it.
             kernel_ok &= self.flush_kernel();
         }
+        self.report_synced();
         for token in std::mem::take(&mut self.commits) {
             let ok = kernel_ok;
             if let Some(link) = self.link.as_mut()
@@ -409,6 +413,22 @@ impl Daemon {
                 "commit {token} answered ({} entries in the table)",
                 self.engine.table_len()
             );
+        }
+    }
+
+    /// Tells vrrpd whether this node's table is complete: only a BACKUP that has not
+    /// finished its bulk (or has a gap) is not; vrrpd holds preemption meanwhile.
+    fn report_synced(&mut self) {
+        let synced = self.engine.role() != Role::Backup || self.engine.is_in_sync();
+        if self.reported_synced == Some(synced) {
+            return;
+        }
+        let Some(link) = self.link.as_mut().filter(|l| l.is_connected()) else {
+            return;
+        };
+        match link.synced(synced) {
+            Ok(()) => self.reported_synced = Some(synced),
+            Err(e) => warn!("cannot report sync state to vrrpd: {e}"),
         }
     }
 
@@ -441,7 +461,11 @@ impl Daemon {
         }
         self.next_connect = StdInstant::now() + RECONNECT;
         match link.connect(self.poll.registry(), VRRPD_TOKEN) {
-            Ok(()) => info!("connected to vrrpd"),
+            Ok(()) => {
+                info!("connected to vrrpd");
+                self.reported_synced = None;
+                self.report_synced();
+            }
             Err(e) => debug!("cannot reach vrrpd: {e}"),
         }
     }
