@@ -27,6 +27,26 @@ pub struct NotifyPlan {
     pub generic: Option<Job>,
 }
 
+/// The plan of an instance without notify commands.
+static NO_NOTIFY: NotifyPlan = NotifyPlan {
+    master: None,
+    backup: None,
+    fault: None,
+    stop: None,
+    generic: None,
+};
+
+impl NotifyPlan {
+    /// No command at all.
+    pub fn is_empty(&self) -> bool {
+        self.master.is_none()
+            && self.backup.is_none()
+            && self.fault.is_none()
+            && self.stop.is_none()
+            && self.generic.is_none()
+    }
+}
+
 /// Whether `program` names an executable regular file (searched in [`SCRIPT_PATH`] when
 /// it has no slash, as execvp would).
 ///
@@ -207,8 +227,10 @@ pub struct InstancePlan {
     pub dont_track_primary: bool,
     /// Tracked interfaces and their ids.
     pub tracked_interfaces: Vec<(String, TrackId)>,
-    /// Notify commands.
-    pub notify: NotifyPlan,
+    /// Notify commands; `None` when there is none (most instances: a daemon holds 1,000s
+    /// of plans, and an empty `NotifyPlan` is 200 bytes). Read it with
+    /// [`InstancePlan::notify`].
+    pub notify: Option<Box<NotifyPlan>>,
     /// The interface is missing or has no IPv4 address: the instance runs in FAULT
     /// (source 0.0.0.0) until the address appears.
     pub source_missing: bool,
@@ -228,6 +250,11 @@ impl InstancePlan {
     /// The advert interval in whole seconds (1..=255) as carried on the wire.
     pub fn adver_int_secs(&self) -> u8 {
         secs_u8(self.fsm.advert_interval)
+    }
+
+    /// The notify commands (empty if none is configured).
+    pub fn notify(&self) -> &NotifyPlan {
+        self.notify.as_deref().unwrap_or(&NO_NOTIFY)
     }
 
     /// The details of an installed address.
@@ -377,7 +404,16 @@ pub fn build(
         ..Plan::default()
     };
     let mut used_scripts: Vec<String> = Vec::new();
-    let mut planned: HashMap<String, InstancePlan> = HashMap::new();
+    // Planned instances by their index in `config.instances` (exact capacity: with 1,000s
+    // of instances a map holding the plans by value, with its growth slack, was the
+    // daemon's start-up peak), plus a name index for the sync groups.
+    let mut planned: Vec<Option<InstancePlan>> = Vec::with_capacity(config.instances.len());
+    let index: HashMap<&str, usize> = config
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| (inst.name.as_str(), i))
+        .collect();
     for inst in &config.instances {
         let group_track = inst
             .sync_group
@@ -401,18 +437,25 @@ pub fn build(
                         used_scripts.push(s.name.clone());
                     }
                 }
-                planned.insert(inst.name.clone(), p);
+                planned.push(Some(p));
             }
-            Err(e) => plan
-                .errors
-                .push(format!("({}) {e}; instance not started", inst.name)),
+            Err(e) => {
+                planned.push(None);
+                plan.errors
+                    .push(format!("({}) {e}; instance not started", inst.name))
+            }
         }
     }
+    plan.units
+        .reserve_exact(planned.iter().filter(|p| p.is_some()).count());
     for group in &config.sync_groups {
         let members: Vec<InstancePlan> = group
             .members
             .iter()
-            .filter_map(|m| planned.remove(m))
+            .filter_map(|m| {
+                let i = *index.get(m.as_str())?;
+                planned.get_mut(i)?.take()
+            })
             .collect();
         if members.is_empty() {
             continue;
@@ -429,13 +472,11 @@ pub fn build(
             members,
         });
     }
-    for inst in &config.instances {
-        if let Some(p) = planned.remove(&inst.name) {
-            plan.units.push(UnitPlan {
-                group: None,
-                members: vec![p],
-            });
-        }
+    for p in planned.into_iter().flatten() {
+        plan.units.push(UnitPlan {
+            group: None,
+            members: vec![p],
+        });
     }
     for name in used_scripts {
         let Some(s) = config.script(&name) else {
@@ -585,13 +626,15 @@ fn plan_instance(
         vmac_xmit_base: inst.vmac_xmit_base,
         dont_track_primary: inst.dont_track_primary,
         tracked_interfaces,
-        notify: notify_plan(
+        notify: Some(notify_plan(
             &inst.name,
             &inst.notify,
             users,
             config.global.script_user.as_ref(),
             &mut plan.errors,
-        ),
+        ))
+        .filter(|n| !n.is_empty())
+        .map(Box::new),
         source_missing,
     })
 }
@@ -689,9 +732,9 @@ mod tests {
                notify_master \"/nonexistent/hook\"\n notify \"/bin/true a\" }\n",
         );
         let x = &plan.units[0].members[0];
-        assert_eq!(x.notify.master, None);
+        assert_eq!(x.notify().master, None);
         assert_eq!(
-            x.notify.generic.as_ref().map(|j| j.argv.clone()),
+            x.notify().generic.as_ref().map(|j| j.argv.clone()),
             Some(vec!["/bin/true".to_string(), "a".to_string()])
         );
         assert!(

@@ -4,8 +4,6 @@
 //! address) is shared by every VRRP instance on that interface; received packets are handed
 //! to instances by VRID ([`vrid_of`], [`Demux`]).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -81,6 +79,15 @@ pub fn vrid_of(packet: &[u8]) -> Option<u8> {
         }
     };
     packet.get(vrrp_start.checked_add(1)?).copied()
+}
+
+/// The source address in an IPv4 header (unspecified if the packet is too short to hold
+/// one; a raw IPv4 socket always delivers the header).
+fn ipv4_source(packet: &[u8]) -> Ipv4Addr {
+    match packet.get(12..16) {
+        Some(&[a, b, c, d]) => Ipv4Addr::new(a, b, c, d),
+        _ => Ipv4Addr::UNSPECIFIED,
+    }
 }
 
 /// What a receive socket is bound to.
@@ -253,19 +260,19 @@ impl RxSocket {
         buf: &mut [u8],
         mut handler: impl FnMut(ReceivedPacket<'_>),
     ) -> Result<usize> {
-        let mut meta = [(0usize, Ipv4Addr::UNSPECIFIED); sys::RECVMMSG_CHUNK];
+        let mut lengths = [0usize; sys::RECVMMSG_CHUNK];
         let mut count = 0;
+        let mut slots: Vec<&mut [u8]> = buf
+            .chunks_exact_mut(RECV_SLOT_LEN)
+            .take(sys::RECVMMSG_CHUNK)
+            .collect();
+        let wanted = slots.len();
         loop {
-            let mut slots: Vec<&mut [u8]> = buf
-                .chunks_exact_mut(RECV_SLOT_LEN)
-                .take(sys::RECVMMSG_CHUNK)
-                .collect();
-            let wanted = slots.len();
-            match sys::recvmmsg_inet(self.fd.as_fd(), &mut slots, &mut meta) {
+            match sys::recvmmsg_raw_ipv4(self.fd.as_fd(), &mut slots, &mut lengths) {
                 Ok(got) => {
-                    for (slot, &(len, source)) in slots.iter().zip(meta.iter()).take(got) {
+                    for (slot, &len) in slots.iter().zip(lengths.iter()).take(got) {
                         let bytes = slot.get(..len.min(slot.len())).unwrap_or(&[]);
-                        handler(self.packet(bytes, source, len > slot.len()));
+                        handler(self.packet(bytes, ipv4_source(bytes), len > slot.len()));
                         count += 1;
                     }
                     // Fewer than asked for: the queue is empty (the next call would
@@ -480,44 +487,26 @@ impl RxPool {
     }
 }
 
-/// A cheap multiplicative hasher for the demultiplexer's small integer keys. SipHash's
-/// flooding resistance buys nothing here: a sender controls only the VRID (256 values)
-/// of a key, and a lookup happens for every received packet.
-#[derive(Debug, Clone, Copy, Default)]
-struct RouteHasher(u64);
-
-impl Hasher for RouteHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn write_u8(&mut self, value: u8) {
-        self.write_u64(u64::from(value));
-    }
-
-    fn write_u32(&mut self, value: u32) {
-        self.write_u64(u64::from(value));
-    }
-
-    fn write_isize(&mut self, value: isize) {
-        self.write_u64(value as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Routes received packets to VRRP instances by (interface index, protocol, VRID).
+///
+/// One flat table of 256 slots per (interface, protocol), found by a short linear search
+/// (a daemon has a handful of interfaces): a lookup is an index, and a burst of adverts
+/// for consecutive VRIDs on one interface reads neighbouring slots instead of scattered
+/// hash buckets.
 #[derive(Debug, Clone)]
 pub struct Demux<T> {
-    routes: HashMap<(u32, IpProtocol, u8), T, BuildHasherDefault<RouteHasher>>,
+    tables: Vec<VridTable<T>>,
+}
+
+/// The routes of one (interface, protocol).
+#[derive(Debug, Clone)]
+struct VridTable<T> {
+    ifindex: u32,
+    protocol: IpProtocol,
+    /// Indexed by VRID; always 256 slots.
+    slots: Box<[Option<T>]>,
+    /// Occupied slots (the table is dropped when the last route goes).
+    used: usize,
 }
 
 impl<T> Default for Demux<T> {
@@ -529,9 +518,13 @@ impl<T> Default for Demux<T> {
 impl<T> Demux<T> {
     /// An empty table.
     pub fn new() -> Self {
-        Self {
-            routes: HashMap::default(),
-        }
+        Self { tables: Vec::new() }
+    }
+
+    fn table(&self, ifindex: u32, protocol: IpProtocol) -> Option<&VridTable<T>> {
+        self.tables
+            .iter()
+            .find(|t| t.ifindex == ifindex && t.protocol == protocol)
     }
 
     /// Routes (`ifindex`, `protocol`, `vrid`) to `instance`; returns the previous one.
@@ -542,19 +535,55 @@ impl<T> Demux<T> {
         vrid: u8,
         instance: T,
     ) -> Option<T> {
-        self.routes.insert((ifindex, protocol, vrid), instance)
+        let i = match self
+            .tables
+            .iter()
+            .position(|t| t.ifindex == ifindex && t.protocol == protocol)
+        {
+            Some(i) => i,
+            None => {
+                self.tables.push(VridTable {
+                    ifindex,
+                    protocol,
+                    slots: (0..=u8::MAX).map(|_| None).collect(),
+                    used: 0,
+                });
+                self.tables.len() - 1
+            }
+        };
+        let table = self.tables.get_mut(i)?;
+        let previous = table.slots.get_mut(usize::from(vrid))?.replace(instance);
+        if previous.is_none() {
+            table.used += 1;
+        }
+        previous
     }
 
     /// Removes a route.
     pub fn remove(&mut self, ifindex: u32, protocol: IpProtocol, vrid: u8) -> Option<T> {
-        self.routes.remove(&(ifindex, protocol, vrid))
+        let i = self
+            .tables
+            .iter()
+            .position(|t| t.ifindex == ifindex && t.protocol == protocol)?;
+        let table = self.tables.get_mut(i)?;
+        let removed = table.slots.get_mut(usize::from(vrid))?.take();
+        if removed.is_some() {
+            table.used -= 1;
+            if table.used == 0 {
+                self.tables.swap_remove(i);
+            }
+        }
+        removed
     }
 
     /// The instance a packet belongs to, if any (unknown VRIDs and unreadable packets give
     /// `None`; keepalived counts those as "unknown VRID").
     pub fn route(&self, packet: &ReceivedPacket<'_>) -> Option<&T> {
         let vrid = packet.vrid()?;
-        self.routes.get(&(packet.ifindex, packet.protocol, vrid))
+        self.table(packet.ifindex, packet.protocol)?
+            .slots
+            .get(usize::from(vrid))?
+            .as_ref()
     }
 }
 

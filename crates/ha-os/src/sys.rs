@@ -176,41 +176,39 @@ pub(crate) fn recv_from_inet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(
 /// Largest number of datagrams taken by one recvmmsg(2) call.
 pub(crate) const RECVMMSG_CHUNK: usize = 32;
 
-/// recvmmsg(2) with `MSG_TRUNC` on a non-blocking IPv4 socket: receives up to
+/// recvmmsg(2) with `MSG_TRUNC` on a non-blocking raw IPv4 socket: receives up to
 /// [`RECVMMSG_CHUNK`] datagrams, the `i`-th into `slots[i]`, and writes its full length
-/// (which may exceed the slot) and source address into `meta[i]`. Returns how many were
-/// received (like the system call: an error only if none was).
-pub(crate) fn recvmmsg_inet(
+/// (which may exceed the slot) into `lengths[i]`. Returns how many were received (like
+/// the system call: an error only if none was).
+///
+/// No source address is asked for: a raw IPv4 socket delivers the IP header, whose
+/// source field is exactly what the kernel would copy out (saves a copy per datagram).
+pub(crate) fn recvmmsg_raw_ipv4(
     fd: BorrowedFd<'_>,
     slots: &mut [&mut [u8]],
-    meta: &mut [(usize, Ipv4Addr)],
+    lengths: &mut [usize],
 ) -> io::Result<usize> {
-    let count = slots.len().min(meta.len()).min(RECVMMSG_CHUNK);
-    // SAFETY: plain old data; zero is valid.
-    let mut addrs: [libc::sockaddr_in; RECVMMSG_CHUNK] = unsafe { zeroed() };
+    let count = slots.len().min(lengths.len()).min(RECVMMSG_CHUNK);
     // SAFETY: plain old data; zero (null base, zero length) is valid.
     let mut iovs: [libc::iovec; RECVMMSG_CHUNK] = unsafe { zeroed() };
     // SAFETY: plain old data; zero is a valid starting value.
     let mut msgs: [libc::mmsghdr; RECVMMSG_CHUNK] = unsafe { zeroed() };
-    for (((slot, iov), addr), msg) in slots
+    for ((slot, iov), msg) in slots
         .iter_mut()
         .zip(iovs.iter_mut())
-        .zip(addrs.iter_mut())
         .zip(msgs.iter_mut())
         .take(count)
     {
         iov.iov_base = slot.as_mut_ptr().cast();
         iov.iov_len = slot.len();
-        msg.msg_hdr.msg_name = (addr as *mut libc::sockaddr_in).cast();
-        msg.msg_hdr.msg_namelen = socklen::<libc::sockaddr_in>();
         msg.msg_hdr.msg_iov = iov;
         msg.msg_hdr.msg_iovlen = 1;
     }
     let vlen = libc::c_uint::try_from(count).unwrap_or(0);
-    // SAFETY: the first `count` mmsghdrs point at an address in `addrs` and an iovec in
-    // `iovs`, which stay in place until the call returns; each iovec describes a live,
-    // exclusively borrowed slot the kernel may write up to its length. A null timeout
-    // is allowed (the socket is non-blocking).
+    // SAFETY: the first `count` mmsghdrs point at an iovec in `iovs` (and at no address:
+    // null name, zero length), which stays in place until the call returns; each iovec
+    // describes a live, exclusively borrowed slot the kernel may write up to its length.
+    // A null timeout is allowed (the socket is non-blocking).
     let got = cvt(unsafe {
         libc::recvmmsg(
             fd.as_raw_fd(),
@@ -221,9 +219,8 @@ pub(crate) fn recvmmsg_inet(
         )
     })?;
     let got = usize::try_from(got).unwrap_or(0).min(count);
-    for ((msg, addr), out) in msgs.iter().zip(addrs.iter()).zip(meta.iter_mut()).take(got) {
-        let len = usize::try_from(msg.msg_len).unwrap_or(usize::MAX);
-        *out = (len, Ipv4Addr::from(u32::from_be(addr.sin_addr.s_addr)));
+    for (msg, out) in msgs.iter().zip(lengths.iter_mut()).take(got) {
+        *out = usize::try_from(msg.msg_len).unwrap_or(usize::MAX);
     }
     Ok(got)
 }

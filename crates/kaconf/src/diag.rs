@@ -144,7 +144,9 @@ pub(crate) fn bound_message(message: &str) -> String {
 /// A source position: file index into the parser's file table, line and column (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Pos {
-    pub file: usize,
+    /// Index into the file table (at most `MAX_FILES` entries; `u32` keeps every lexed
+    /// token 8 bytes smaller).
+    pub file: u32,
     pub line: u32,
     pub col: u32,
 }
@@ -170,9 +172,10 @@ impl Reporter {
     pub fn fatal(&mut self, pos: Pos, message: impl Into<String>) {
         self.report(Severity::Fatal, pos, message);
     }
-    pub fn add_file(&mut self, name: String) -> usize {
+    pub fn add_file(&mut self, name: String) -> u32 {
         self.files.push(name);
-        self.files.len() - 1
+        // At most `MAX_FILES` (256) files are read.
+        u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
     pub fn finish(self) -> Vec<Diagnostic> {
         let files = self.files;
@@ -180,7 +183,11 @@ impl Reporter {
             .into_iter()
             .map(|(severity, pos, message)| Diagnostic {
                 severity,
-                file: files.get(pos.file).cloned().unwrap_or_default(),
+                file: usize::try_from(pos.file)
+                    .ok()
+                    .and_then(|i| files.get(i))
+                    .cloned()
+                    .unwrap_or_default(),
                 line: pos.line,
                 col: pos.col,
                 message,

@@ -85,7 +85,7 @@ pub(crate) fn lex_config(
 
 fn lex_text(
     path: &Path,
-    file: usize,
+    file: u32,
     text: &str,
     loader: &dyn Loader,
     reporter: &mut Reporter,
@@ -230,7 +230,7 @@ fn expand_glob(pattern: &Path, loader: &dyn Loader) -> Vec<PathBuf> {
 /// Lexes one physical line into logical lines (braces split out when `split_braces`).
 fn lex_line(
     raw: &str,
-    file: usize,
+    file: u32,
     line: u32,
     split_braces: bool,
     reporter: &mut Reporter,
@@ -331,9 +331,11 @@ fn flush_token(current: &mut Option<Token>, tokens: &mut Vec<Token>) {
 
 fn flush_line(tokens: &mut Vec<Token>, lines: &mut Vec<Line>) {
     if !tokens.is_empty() {
-        lines.push(Line {
-            tokens: std::mem::take(tokens),
-        });
+        // Exact capacity: a configuration's lines are all alive until parsed, and most
+        // hold one or two tokens (a grown vector holds room for four).
+        let mut line = Vec::with_capacity(tokens.len());
+        line.append(tokens);
+        lines.push(Line { tokens: line });
     }
 }
 

@@ -40,7 +40,9 @@ impl Loader for FsLoader {
         if !meta.is_file() {
             return Err(LoadError::Other("not a regular file".into()));
         }
-        let mut bytes = Vec::new();
+        // Sized from the metadata (bounded), so the text is not held in a doubled buffer.
+        let expected = meta.len().min(MAX_FILE_BYTES).saturating_add(1);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         // Read at most one byte more than allowed, so an oversized (or growing) file is detected.
         file.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)

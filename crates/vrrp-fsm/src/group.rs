@@ -1,5 +1,6 @@
 //! The sync-group coordinator: several instances that move between states together.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use crate::config::{AuthKind, ConfigError, InstanceConfig};
@@ -141,7 +142,13 @@ impl SyncGroup {
     /// carry `None` as member.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<(Option<MemberId>, Output)> {
-        self.out.queue.pop_front()
+        let next = self.out.queue.pop_front();
+        if next.is_none() && self.out.queue.capacity() > 0 {
+            // Drained: give the buffer back. A host runs 1,000s of groups whose queues
+            // are idle between rare bursts (a backup's stay empty for good).
+            self.out.queue = VecDeque::new();
+        }
+        next
     }
 
     /// Feeds an advert received on member `m`'s interface (already validated by the codec).
