@@ -40,7 +40,7 @@ use crate::control::{ControlServer, MetricsServer};
 use crate::fifo::NotifyFifo;
 use crate::plan::{self, Host, InstancePlan, NotifyPlan, Plan, TrackRegistry, UnitPlan, secs_u8};
 use crate::sdnotify::SdNotify;
-use crate::statesync::StateSync;
+use crate::statesync::{StateSync, Target};
 use crate::status::{
     Counters, DaemonStatus, GroupStatus, InstanceStatus, InterfaceStatus, SCHEMA_VERSION,
     StateEvent, Status,
@@ -1737,6 +1737,7 @@ impl Daemon {
                 if self.io.state_sync.owns(token) {
                     self.io.state_sync.event(self.poll.registry(), token);
                     self.apply_sync_acks();
+                    self.apply_sync_holds();
                     continue;
                 }
                 match token {
@@ -1785,6 +1786,39 @@ impl Daemon {
         for (label, id, outcome) in self.io.state_sync.take_acks() {
             if let Some(unit) = self.units.iter_mut().find(|u| u.label() == label) {
                 unit.fsm.handle_effect_done(now, id, outcome);
+                drain(unit, &mut self.io, now);
+            }
+        }
+    }
+
+    /// Holds or releases preemption of the instances and groups whose subscriber reported
+    /// `SYNCED NO` / `SYNCED YES` (or left).
+    fn apply_sync_holds(&mut self) {
+        let changes = self.io.state_sync.take_hold_changes();
+        if changes.is_empty() {
+            return;
+        }
+        self.deadlines.invalidate();
+        let now = self.clock.now();
+        for (target, held) in changes {
+            for unit in &mut self.units {
+                let members: Vec<usize> = match &target {
+                    Target::Group(g) => match unit.group.as_deref() {
+                        Some((name, _)) if name == g => (0..unit.members.len()).collect(),
+                        _ => Vec::new(),
+                    },
+                    Target::Instance(n) => unit
+                        .members
+                        .iter()
+                        .position(|m| &m.plan.name == n)
+                        .into_iter()
+                        .collect(),
+                };
+                for i in members {
+                    let _ = unit
+                        .fsm
+                        .handle_admin(now, MemberId(i), Admin::HoldPreempt(held));
+                }
                 drain(unit, &mut self.io, now);
             }
         }
@@ -1984,6 +2018,8 @@ impl Daemon {
             for p in plans {
                 self.start_unit(p);
             }
+            self.io.state_sync.requeue_holds();
+            self.apply_sync_holds();
             self.rebuild_sockets();
             self.refresh_interface_names();
             self.ifindex = self.interface_indexes();
@@ -2233,6 +2269,9 @@ impl Daemon {
         for unit_plan in fresh {
             self.start_unit(unit_plan);
         }
+        // Fresh instances start without the preemption holds of state sync.
+        self.io.state_sync.requeue_holds();
+        self.apply_sync_holds();
         self.scripts = Scripts::new(&plan.scripts, &verdicts, StdInstant::now());
         self.rebuild_sockets();
         self.refresh_interface_names();

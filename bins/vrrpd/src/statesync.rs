@@ -14,8 +14,15 @@
 //! vrrpd → ssyncpd   STATE MASTER|BACKUP|FAULT|INIT    (at once, then on every change)
 //! vrrpd → ssyncpd   COMMIT <token>
 //! ssyncpd → vrrpd   COMMITTED <token> OK|FAILED
+//! ssyncpd → vrrpd   SYNCED YES|NO
 //! vrrpd → ssyncpd   ERROR <text>
 //! ```
+//!
+//! `SYNCED NO` (a restarted node whose table is still being filled by a bulk) holds
+//! preemption for the followed instance or group ([`vrrp_fsm::Admin::HoldPreempt`]): it does
+//! not take over from a live master of lower priority, so it cannot preempt with an empty
+//! table; it still takes over when the master goes silent. `SYNCED YES` or the subscriber
+//! leaving releases the hold.
 //!
 //! Without the option, or while no subscriber follows the promoted instance, `SyncCommit`
 //! and `SyncRelease` are acknowledged at once, exactly as before the coupling existed.
@@ -39,9 +46,11 @@ const MAX_CLIENTS: usize = 64;
 const MAX_LINE: usize = 512;
 
 /// What a subscriber follows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One VRRP instance, by name.
     Instance(String),
+    /// One sync group, by name.
     Group(String),
 }
 
@@ -50,6 +59,8 @@ struct Client {
     stream: UnixStream,
     inbox: Vec<u8>,
     target: Option<Target>,
+    /// The last `SYNCED` report (`None` before the first).
+    synced: Option<bool>,
 }
 
 /// A commit request waiting for its subscribers.
@@ -80,6 +91,10 @@ pub struct StateSync {
     pending: HashMap<u64, Pending>,
     next_token: u64,
     acks: Vec<Ack>,
+    /// Targets whose preemption is held (a subscriber reported `SYNCED NO`).
+    held: std::collections::HashSet<Target>,
+    /// Changes of `held` not yet applied by the daemon.
+    hold_changes: Vec<(Target, bool)>,
 }
 
 fn state_word(s: State) -> &'static str {
@@ -154,6 +169,37 @@ impl StateSync {
         std::mem::take(&mut self.acks)
     }
 
+    /// Preemption holds to apply (`true`) or release (`false`), per followed target.
+    pub fn take_hold_changes(&mut self) -> Vec<(Target, bool)> {
+        std::mem::take(&mut self.hold_changes)
+    }
+
+    /// Queues every current hold again (after a reload started fresh instances).
+    pub fn requeue_holds(&mut self) {
+        let held: Vec<Target> = self.held.iter().cloned().collect();
+        self.hold_changes
+            .extend(held.into_iter().map(|t| (t, true)));
+    }
+
+    /// Recomputes the held targets from the subscribers' reports and queues the changes.
+    fn update_holds(&mut self) {
+        let now: std::collections::HashSet<Target> = self
+            .clients
+            .values()
+            .filter(|c| c.synced == Some(false))
+            .filter_map(|c| c.target.clone())
+            .collect();
+        for t in now.difference(&self.held) {
+            info!("state sync: {t:?} not in sync; preemption held");
+            self.hold_changes.push((t.clone(), true));
+        }
+        for t in self.held.difference(&now) {
+            info!("state sync: {t:?} in sync; preemption released");
+            self.hold_changes.push((t.clone(), false));
+        }
+        self.held = now;
+    }
+
     fn accept(&mut self, registry: &Registry) {
         let Some((listener, _)) = self.listener.as_ref() else {
             return;
@@ -177,6 +223,7 @@ impl StateSync {
                             stream,
                             inbox: Vec::new(),
                             target: None,
+                            synced: None,
                         },
                     );
                 }
@@ -256,6 +303,7 @@ impl StateSync {
                 if let Some(c) = self.clients.get_mut(&token) {
                     c.target = Some(target);
                 }
+                self.update_holds();
                 let word = state_word(state.unwrap_or(State::Init));
                 self.send(token, &format!("STATE {word}"));
             }
@@ -265,6 +313,12 @@ impl StateSync {
                     return;
                 };
                 self.answer(token, t, result == "OK");
+            }
+            (Some("SYNCED"), Some(word @ ("YES" | "NO")), None, None) => {
+                if let Some(c) = self.clients.get_mut(&token) {
+                    c.synced = Some(word == "YES");
+                }
+                self.update_holds();
             }
             _ => {
                 let shown: String = line.chars().take(60).collect();
@@ -301,6 +355,7 @@ impl StateSync {
                 info!("state sync: subscriber for {:?} left", c.target);
             }
         }
+        self.update_holds();
         // Commits it still owed finish without it (as failed ones).
         let owed: Vec<u64> = self
             .pending

@@ -164,3 +164,89 @@ fn a_subscriber_that_leaves_mid_commit_releases_the_vip() {
     other.send("SUBSCRIBE GROUP NOPE");
     assert_eq!(other.line(), "STATE INIT");
 }
+
+/// A restarted router with the higher priority whose state sync reports `SYNCED NO` must
+/// not preempt the live master (it would take over with an empty connection table); once
+/// the subscriber reports `SYNCED YES`, it preempts as usual.
+#[test]
+fn not_in_sync_holds_preemption_until_synced() {
+    if !nslab::root_or_skip("not_in_sync_holds_preemption_until_synced") {
+        return;
+    }
+    let lab = Lab::new("syc3-", 2, 1).expect("lab");
+    let dir = std::env::temp_dir().join(format!("vrrpd-syc3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let _scratch = Scratch(dir.clone());
+    let conf = |k: u8, prio: u8| {
+        let path = dir.join(format!("r{k}.conf"));
+        std::fs::write(
+            &path,
+            format!(
+                "vrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id 61\n priority {prio}\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+            ),
+        )
+        .expect("conf");
+        path.display().to_string()
+    };
+    let (c1, c2) = (conf(1, 150), conf(2, 100));
+    let _r2 = lab
+        .spawn(
+            Node::Router(2),
+            VRRPD,
+            &["-f", &c2, "--control-socket", "none"],
+            Some(&dir.join("r2.log")),
+        )
+        .expect("vrrpd r2");
+    assert!(
+        Lab::wait_until(Duration::from_secs(8), || lab
+            .holders(VIP)
+            .unwrap_or_default()
+            == [2]),
+        "r2 never became master"
+    );
+    let sock = dir.join("sync.sock");
+    let sock_s = sock.display().to_string();
+    let _r1 = lab
+        .spawn(
+            Node::Router(1),
+            VRRPD,
+            &[
+                "-f",
+                &c1,
+                "--control-socket",
+                "none",
+                "--sync-socket",
+                &sock_s,
+            ],
+            Some(&dir.join("r1.log")),
+        )
+        .expect("vrrpd r1");
+    let mut sub = Sub::connect(&sock, "SUBSCRIBE INSTANCE VI_1");
+    sub.send("SYNCED NO");
+    // Well past r1's Master_Down_Interval (3.41 s): held, it follows r2.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        lab.holders(VIP).expect("holders"),
+        [2],
+        "r1 preempted while its state sync was incomplete"
+    );
+    sub.send("SYNCED YES");
+    let mut line = sub.line();
+    while !line.starts_with("COMMIT ") {
+        assert!(
+            line.starts_with("STATE"),
+            "unexpected line from vrrpd: {line:?}"
+        );
+        line = sub.line();
+    }
+    let token = line.trim_start_matches("COMMIT ").to_owned();
+    sub.send(&format!("COMMITTED {token} OK"));
+    assert!(
+        Lab::wait_until(Duration::from_secs(5), || lab
+            .holders(VIP)
+            .unwrap_or_default()
+            == [1]),
+        "r1 did not preempt once in sync"
+    );
+}

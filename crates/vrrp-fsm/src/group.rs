@@ -196,7 +196,7 @@ impl SyncGroup {
     }
 
     /// Administrative input. `Startup` and `Shutdown` apply to the whole group;
-    /// `SetPriority`, `Reload` and `VipRemoved` to member `m`.
+    /// `SetPriority`, `Reload`, `VipRemoved` and `HoldPreempt` to member `m`.
     pub fn handle_admin(
         &mut self,
         now: Instant,
@@ -222,6 +222,7 @@ impl SyncGroup {
                 self.members[m.0].reload(now, cfg, &mut self.out)?;
                 self.resolve_faults(now);
             }
+            Admin::HoldPreempt(held) => self.members[m.0].hold_preempt(held),
             Admin::VipRemoved => {
                 let inst = &mut self.members[m.0];
                 if inst.state == State::Master {

@@ -114,6 +114,8 @@ pub(crate) struct Instance {
     commit: Option<(EffectId, Instant)>,
     vips_installed: bool,
     preempt_window_end: Option<Instant>,
+    /// Preemption held from outside ([`Admin::HoldPreempt`]).
+    preempt_held: bool,
     prio0_at: Option<Instant>,
     prio0_from_master: bool,
     last_master: Option<core::net::Ipv4Addr>,
@@ -145,6 +147,7 @@ impl Instance {
             commit: None,
             vips_installed: false,
             preempt_window_end: None,
+            preempt_held: false,
             prio0_at: None,
             prio0_from_master: false,
             last_master: None,
@@ -186,7 +189,18 @@ impl Instance {
     }
 
     fn preempting(&self) -> bool {
-        self.cfg.preempt || self.is_owner()
+        (self.cfg.preempt || self.is_owner()) && !self.preempt_held
+    }
+
+    /// Holds (`true`) or releases preemption. While held, a BACKUP accepts a live master
+    /// of lower priority as it would with `nopreempt`; a silent master or priority 0 still
+    /// makes it take over. Releasing lets the next lower-priority advert be ignored again,
+    /// so the instance preempts after its Master_Down_Interval.
+    pub(crate) fn hold_preempt(&mut self, held: bool) {
+        self.preempt_held = held;
+        if held {
+            self.preempt_window_end = None;
+        }
     }
 
     fn compute_priority(&self) -> u8 {

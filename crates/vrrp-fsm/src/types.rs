@@ -265,6 +265,11 @@ pub enum Admin {
     Reload(InstanceConfig),
     /// One of our VIPs was deleted by someone else while master (keepalived → BACKUP).
     VipRemoved,
+    /// Hold (`true`) or release (`false`) preemption. While held, a BACKUP does not take
+    /// over from a live master of lower priority (it still takes over when the master goes
+    /// silent or resigns). State sync uses it: a node whose connection table is still
+    /// incomplete (a rebooted router waiting for its bulk) must not preempt.
+    HoldPreempt(bool),
 }
 
 /// Per-instance counters (keepalived's STATS file).

@@ -188,6 +188,46 @@ fn backup_nopreempt_accepts_lower_priority() {
 }
 
 #[test]
+fn backup_preempt_hold_accepts_lower_priority_until_released() {
+    // A rebooted router (150, preempt) whose state sync is incomplete: held, it follows
+    // the live master of priority 100 like `nopreempt` would.
+    let mut r = started(cfg(150), t(0));
+    r.handle_admin(t(500_000), Admin::HoldPreempt(true))
+        .unwrap();
+    for k in 1..=10 {
+        r.handle_advert(t(k * 1_000_000), adv(PEER_LOW, 100));
+        r.handle_timeout(t(k * 1_000_000 + 1));
+        assert_eq!(r.state(), State::Backup, "preempted while held ({k} s)");
+    }
+    assert_eq!(r.poll_timeout(), Some(t(10_000_000 + 3_414_062)));
+    assert_eq!(r.stats().lower_priority_discarded, 0);
+    // Released: the next lower-priority adverts are ignored, Master_Down runs out.
+    r.handle_admin(t(10_500_000), Admin::HoldPreempt(false))
+        .unwrap();
+    r.handle_advert(t(11_000_000), adv(PEER_LOW, 100));
+    r.handle_advert(t(12_000_000), adv(PEER_LOW, 100));
+    assert_eq!(r.stats().lower_priority_discarded, 2);
+    r.handle_timeout(t(13_414_062));
+    assert_eq!(r.state(), State::Master);
+}
+
+#[test]
+fn backup_preempt_hold_still_takes_over_from_a_silent_master() {
+    let mut r = started(cfg(150), t(0));
+    r.handle_admin(t(0), Admin::HoldPreempt(true)).unwrap();
+    r.handle_advert(t(1_000_000), adv(PEER_LOW, 100));
+    // The master dies: held or not, Master_Down makes this router master.
+    r.handle_timeout(t(1_000_000 + 3_414_062));
+    assert_eq!(r.state(), State::Master);
+    // Priority 0 from the master is a resignation: skew time, as always.
+    let mut r = started(cfg(150), t(0));
+    r.handle_admin(t(0), Admin::HoldPreempt(true)).unwrap();
+    r.handle_advert(t(1_000_000), adv(PEER_LOW, 100));
+    r.handle_advert(t(2_000_000), adv(PEER_LOW, 0));
+    assert_eq!(r.poll_timeout(), Some(t(2_414_062)));
+}
+
+#[test]
 fn backup_preempt_delay_window_then_takeover() {
     // f-preempt-delay: window starts with the first lower advert, adverts accepted for
     // 5 s, then discarded; MASTER 3.414 s after the last accepted one.
