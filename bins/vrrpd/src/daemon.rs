@@ -38,7 +38,9 @@ use crate::cli::Options;
 use crate::clock::Clock;
 use crate::control::{ControlServer, MetricsServer};
 use crate::fifo::NotifyFifo;
-use crate::plan::{self, Host, InstancePlan, NotifyPlan, Plan, TrackRegistry, UnitPlan, secs_u8};
+use crate::plan::{
+    self, ADVERT_SLACK, Host, InstancePlan, NotifyPlan, Plan, TrackRegistry, UnitPlan, secs_u8,
+};
 use crate::sdnotify::SdNotify;
 use crate::statesync::{StateSync, Target};
 use crate::status::{
@@ -1011,18 +1013,26 @@ impl Deadlines {
 /// Runs the state machines' timeouts due at `now` and carries out their effects.
 fn run_due_timeouts(units: &mut [Unit], deadlines: &mut Deadlines, io: &mut Io, now: Instant) {
     deadlines.refresh(units);
+    // Units with a timer due within the advert slack get a call too: a master's advert
+    // then leaves with the others of this wake-up (other timers still fire exactly).
+    let window = now + ADVERT_SLACK;
     batched(io, |io| {
         for (unit, due) in units.iter_mut().zip(deadlines.due.iter_mut()) {
-            if due.is_none_or(|t| t > now) {
+            if due.is_none_or(|t| t > window) {
                 continue;
             }
             // A timeout may schedule another one due at once; a few rounds settle it.
             for _ in 0..8 {
-                if unit.fsm.poll_timeout().is_none_or(|t| t > now) {
+                let before = unit.fsm.poll_timeout();
+                if before.is_none_or(|t| t > window) {
                     break;
                 }
                 unit.fsm.handle_timeout(now);
                 drain(unit, io, now);
+                if unit.fsm.poll_timeout() == before {
+                    // Nothing was due yet (a backup's timer inside the window).
+                    break;
+                }
             }
             *due = unit.fsm.poll_timeout();
         }

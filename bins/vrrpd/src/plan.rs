@@ -12,6 +12,11 @@ use vrrp_wire::{Auth, Vrid};
 use crate::children::Job;
 use crate::users::{Ids, UserDb};
 
+/// How early a master may send a periodic advert so that adverts due close together
+/// share one wake-up and one `sendmmsg` (and reach backups as one burst): 50 ms, 5 % of
+/// the shortest VRRPv2 interval.
+pub const ADVERT_SLACK: Duration = Duration::from_millis(50);
+
 /// Notify commands resolved to jobs (argv plus the identity they run as).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotifyPlan {
@@ -574,6 +579,8 @@ fn plan_instance(
     fsm.initial_state_master =
         inst.initial_state == kaconf::InitialState::Master && inst.priority != 255;
     fsm.use_vmac = inst.vmac.is_some();
+    // Adverts due within this window leave together (the VRRPv2 interval is >= 1 s).
+    fsm.advert_slack = ADVERT_SLACK;
 
     let mut tracked_interfaces = Vec::new();
     for t in inst.track.interfaces.iter().chain(&group_track.interfaces) {

@@ -183,6 +183,12 @@ pub struct InstanceConfig {
     /// have sent since we were last in sync, plus this slack. `None` = keepalived's
     /// behaviour (continue at last-seen + 1).
     pub ah_resync_slack: Option<u32>,
+    /// A master may send its periodic advert up to this much early, so that the adverts
+    /// of many instances due within this window leave in one wake-up (and reach a backup
+    /// in one burst). Zero (default): exactly on time. At most a tenth of the interval;
+    /// receivers only ever see adverts a little early, which never shortens their
+    /// Master_Down_Interval margin.
+    pub advert_slack: Duration,
 }
 
 impl InstanceConfig {
@@ -207,6 +213,7 @@ impl InstanceConfig {
             trackers: Vec::new(),
             commit_barrier: None,
             ah_resync_slack: Some(DEFAULT_AH_RESYNC_SLACK),
+            advert_slack: Duration::ZERO,
         }
     }
 
@@ -226,6 +233,9 @@ impl InstanceConfig {
         }
         if !self.preempt && !self.preempt_delay.is_zero() {
             return Err(ConfigError::NopreemptWithDelay);
+        }
+        if self.advert_slack.as_micros() * 10 > self.advert_interval.as_micros() {
+            return Err(ConfigError::AdvertSlack);
         }
         for (i, t) in self.trackers.iter().enumerate() {
             if !(-253..=253).contains(&t.weight) {
@@ -258,6 +268,9 @@ pub enum ConfigError {
     /// An owner (255) must preempt.
     #[error("nopreempt is incompatible with priority 255")]
     OwnerWithoutPreempt,
+    /// `advert_slack` above a tenth of the advert interval.
+    #[error("advert slack must be at most a tenth of the advert interval")]
+    AdvertSlack,
     /// `preempt_delay` makes no sense with `nopreempt`.
     #[error("preempt_delay is incompatible with nopreempt")]
     NopreemptWithDelay,

@@ -240,10 +240,11 @@ impl SyncGroup {
         Ok(())
     }
 
-    /// Processes every timer due at `now`. Spurious calls are harmless.
+    /// Processes every timer due at `now` (and a master's periodic advert due within its
+    /// `advert_slack`). Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         for i in 0..self.members.len() {
-            if self.members[i].next_deadline().is_some_and(|d| d <= now) {
+            if self.members[i].acts_by(now) {
                 let t = self.members[i].on_timeout(now, &mut self.out);
                 self.resolve(now, MemberId(i), t);
             }

@@ -246,6 +246,16 @@ impl Instance {
         earliest(d, self.commit.map(|c| c.1))
     }
 
+    /// Whether [`Instance::on_timeout`] at `now` has something to do: a timer is due, or
+    /// (MASTER) the periodic advert is within the advert slack.
+    pub(crate) fn acts_by(&self, now: Instant) -> bool {
+        self.next_deadline().is_some_and(|d| d <= now)
+            || (self.state == State::Master
+                && self
+                    .advert_at
+                    .is_some_and(|at| at <= now + self.cfg.advert_slack))
+    }
+
     // ----- outputs --------------------------------------------------------------------
 
     fn send_advert(&mut self, now: Instant, priority: u8, out: &mut Outbox) {
@@ -639,7 +649,7 @@ impl Instance {
                     self.install_vips(now, out);
                 }
                 if let Some(at) = self.advert_at
-                    && at <= now
+                    && at <= now + self.cfg.advert_slack
                 {
                     self.send_advert(now, self.effective, out);
                     self.advert_at = Some(now + self.cfg.advert_interval);

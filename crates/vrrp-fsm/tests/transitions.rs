@@ -289,6 +289,35 @@ fn master_advert_timer_sends_every_interval() {
 }
 
 #[test]
+fn master_advert_slack_lets_an_advert_leave_early_only_within_the_slack() {
+    let mut c = cfg(100);
+    c.advert_slack = Duration::from_millis(50);
+    let (mut r, at) = master(c);
+    let due = at + Duration::from_secs(1);
+    // The exact deadline is still reported (a daemon sleeps until the earliest one).
+    assert_eq!(r.poll_timeout(), Some(due));
+    // 60 ms early: outside the slack, nothing happens.
+    r.handle_timeout(due.saturating_sub(Duration::from_millis(60)));
+    assert!(adverts(&drain(&mut r)).is_empty());
+    // 40 ms early: inside the slack, the advert leaves now and the next one is an
+    // interval after it.
+    let early = due.saturating_sub(Duration::from_millis(40));
+    r.handle_timeout(early);
+    assert_eq!(adverts(&drain(&mut r)).len(), 1);
+    assert_eq!(r.poll_timeout(), Some(early + Duration::from_secs(1)));
+    // A backup's Master_Down never fires early.
+    let mut c = cfg(100);
+    c.advert_slack = Duration::from_millis(50);
+    let mut b = started(c, t(0));
+    b.handle_timeout(t(3_599_375));
+    assert_eq!(b.state(), State::Backup);
+    // More than a tenth of the interval is refused.
+    let mut c = cfg(100);
+    c.advert_slack = Duration::from_millis(101);
+    assert_eq!(Router::new(c).err(), Some(ConfigError::AdvertSlack));
+}
+
+#[test]
 fn master_garp_second_burst_and_refresh() {
     let mut c = cfg(100);
     c.garp.refresh = Some(Duration::from_secs(4));
