@@ -1398,9 +1398,17 @@ fn render_svg(rows: &[Row]) -> String {
     ] {
         let x = x_of(tick);
         let colour = if tick == TARGET_RATIO { "#c00" } else { "#999" };
+        // 0.35 and 0.5 sit close together: their labels lean apart.
+        let anchor = if tick == STRETCH_RATIO {
+            "end"
+        } else if tick == TARGET_RATIO {
+            "start"
+        } else {
+            "middle"
+        };
         let _ = writeln!(
             s,
-            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-dasharray=\"3,3\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>",
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-dasharray=\"3,3\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{label}</text>",
             height - 35.0,
             height - 20.0
         );
