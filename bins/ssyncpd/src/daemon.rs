@@ -295,7 +295,7 @@ impl Daemon {
                         continue;
                     };
                     let key = entry.key();
-                    if self.engine.get(&key).is_some()
+                    if self.engine.contains(&key)
                         && let Err(e) = self.engine.handle_local_change(now, Change::Delete(key))
                     {
                         debug!("delete not synced: {e}");
@@ -520,15 +520,14 @@ pub fn reconcile_changes(engine: &Engine, dump: &[ctnl::ConnEntry]) -> Vec<Chang
         };
         let key = entry.key();
         seen.insert(key);
-        if engine.get(&key).is_some_and(|old| same_state(old, &entry)) {
+        if engine.get(&key).is_some_and(|old| same_state(&old, &entry)) {
             continue;
         }
         changes.push(Change::Upsert(entry));
     }
     changes.extend(
         engine
-            .entries()
-            .map(|(k, _)| k)
+            .keys()
             .filter(|k| !seen.contains(k))
             .map(Change::Delete),
     );

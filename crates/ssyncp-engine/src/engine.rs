@@ -212,18 +212,26 @@ impl Engine {
         self.table.len()
     }
 
-    /// The entry stored under `key`.
-    pub fn get(&self, key: &EntryKey) -> Option<&Entry> {
-        self.table
-            .get(&PackedKey::pack(key))
-            .map(|slot| &slot.entry)
+    /// The entry stored under `key` (rebuilt from the table's compact form).
+    pub fn get(&self, key: &EntryKey) -> Option<Entry> {
+        self.table.get(&PackedKey::pack(key)).map(Slot::entry)
+    }
+
+    /// Whether an entry is stored under `key`.
+    pub fn contains(&self, key: &EntryKey) -> bool {
+        self.table.contains_key(&PackedKey::pack(key))
+    }
+
+    /// Every key (in an order fixed by the key's packed form), without rebuilding entries.
+    pub fn keys(&self) -> impl Iterator<Item = EntryKey> + '_ {
+        self.table.iter().map(|(key, _)| key.unpack())
     }
 
     /// Every entry with its key (in an order fixed by the key's packed form).
-    pub fn entries(&self) -> impl Iterator<Item = (EntryKey, &Entry)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (EntryKey, Entry)> + '_ {
         self.table
             .iter()
-            .map(|(key, slot)| (key.unpack(), &slot.entry))
+            .map(|(key, slot)| (key.unpack(), slot.entry()))
     }
 
     // ----------------------------------------------------------------- outputs
@@ -299,11 +307,11 @@ impl Engine {
                 if self.table.len() >= self.cfg.max_entries && !self.table.contains_key(&key) {
                     return Err(ChangeError::TableFull(self.cfg.max_entries));
                 }
-                let slot = Slot {
-                    entry: entry.clone(),
-                    expires_at: self.expiry(now, entry.timeout_secs()),
-                    generation: self.generation,
-                };
+                let slot = Slot::new(
+                    entry.clone(),
+                    self.expiry(now, entry.timeout_secs()),
+                    self.generation,
+                );
                 self.table.insert(key, slot);
                 self.queue(now, entry, false, padded);
             }
@@ -711,14 +719,9 @@ impl Engine {
         let expires_at = self.expiry(now, entry.timeout_secs());
         self.outputs
             .push_back(Output::Apply(Apply::Upsert(entry.clone())));
-        let previous = self.table.insert(
-            packed,
-            Slot {
-                entry,
-                expires_at,
-                generation,
-            },
-        );
+        let previous = self
+            .table
+            .insert(packed, Slot::new(entry, expires_at, generation));
         self.counters.applied_upserts += 1;
         previous
     }
@@ -752,7 +755,7 @@ impl Engine {
         let grace = self.cfg.aging_grace;
         let stale = self.cfg.stale_after;
         for slot in self.table.values_mut() {
-            let mut life = Duration::from_secs(u64::from(slot.entry.timeout_secs())) + grace;
+            let mut life = Duration::from_secs(u64::from(slot.timeout_secs())) + grace;
             if !stale.is_zero() {
                 life = life.min(stale);
             }
@@ -1127,13 +1130,14 @@ impl Engine {
             let mut buf = self.message_buf();
             // Pick the entries of this message (walking on from the cursor),
             // then write them with BULK_START / BULK_END set as they turn out.
-            let mut selected: Vec<&Slot> = Vec::new();
+            let mut selected: Vec<Entry> = Vec::new();
             let mut used = 0;
             let mut more = false;
             let mut cursor = run.cursor;
             let mut too_large = 0u64;
             for (key, slot) in self.table.after(run.cursor) {
-                let padded = slot.entry.as_repr(false).padded_len();
+                let entry = slot.entry();
+                let padded = entry.as_repr(false).padded_len();
                 if padded > self.entry_room {
                     // Received under a larger MTU; it cannot be sent at this one.
                     too_large += 1;
@@ -1145,7 +1149,7 @@ impl Engine {
                     break;
                 }
                 used += padded;
-                selected.push(slot);
+                selected.push(entry);
                 cursor = Some(*key);
             }
             let mut flags = 0;
@@ -1166,9 +1170,9 @@ impl Engine {
                 self.bulk = None;
                 break;
             };
-            for slot in &selected {
+            for entry in &selected {
                 // Sizes were checked above, so every push fits.
-                let _ = writer.push(&slot.entry.as_repr(false));
+                let _ = writer.push(&entry.as_repr(false));
             }
             let written = writer.count();
             let len = writer.finish().len();
@@ -1211,7 +1215,7 @@ impl Engine {
             .table
             .after(start)
             .take(count)
-            .map(|(_, slot)| slot.entry.clone())
+            .map(|(_, slot)| slot.entry())
             .collect();
         // At the end of the table the next step starts again from the front.
         self.refresh_cursor = if batch.len() < count {

@@ -72,7 +72,7 @@ fn data_message(master: &mut Master, ids: std::ops::Range<u32>, now: Instant) ->
 }
 
 fn table(engine: &Engine) -> BTreeMap<EntryKey, Entry> {
-    engine.entries().map(|(k, e)| (k, e.clone())).collect()
+    engine.entries().collect()
 }
 
 /// Delivers `bytes` and checks that nothing was applied and the table is unchanged.

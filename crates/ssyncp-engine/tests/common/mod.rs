@@ -331,11 +331,7 @@ impl Sim {
     }
 
     pub fn table(&self, index: usize) -> BTreeMap<EntryKey, Entry> {
-        self.nodes[index]
-            .engine
-            .entries()
-            .map(|(k, e)| (k, e.clone()))
-            .collect()
+        self.nodes[index].engine.entries().collect()
     }
 }
 
