@@ -65,21 +65,32 @@ impl Drop for Scratch {
     }
 }
 
-fn start(prefix: &str) -> (Lab, std::path::PathBuf, nslab::Proc, Scratch) {
-    let lab = Lab::new(prefix, 1, 1).expect("lab");
+/// A fresh scratch directory for one test (removed unless the test failed).
+fn scratch(prefix: &str) -> (std::path::PathBuf, Scratch) {
     let dir = std::env::temp_dir().join(format!("vrrpd-{prefix}{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let conf = dir.join("r1.conf");
+    (dir.clone(), Scratch(dir))
+}
+
+/// Writes router `k`'s config (instance VI_1 with the VIP) and returns its path.
+fn write_conf(dir: &Path, k: u8, vrid: u8, priority: u8) -> String {
+    let path = dir.join(format!("r{k}.conf"));
     std::fs::write(
-        &conf,
+        &path,
         format!(
-            "vrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id 60\n priority 100\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
+            "vrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id {vrid}\n priority {priority}\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
         ),
     )
     .expect("conf");
+    path.display().to_string()
+}
+
+fn start(prefix: &str) -> (Lab, std::path::PathBuf, nslab::Proc, Scratch) {
+    let lab = Lab::new(prefix, 1, 1).expect("lab");
+    let (dir, scratch) = scratch(prefix);
+    let conf_s = write_conf(&dir, 1, 60, 100);
     let sock = dir.join("sync.sock");
-    let conf_s = conf.display().to_string();
     let sock_s = sock.display().to_string();
     let proc = lab
         .spawn(
@@ -98,7 +109,7 @@ fn start(prefix: &str) -> (Lab, std::path::PathBuf, nslab::Proc, Scratch) {
             Some(&dir.join("r1.log")),
         )
         .expect("vrrpd");
-    (lab, sock, proc, Scratch(dir))
+    (lab, sock, proc, scratch)
 }
 
 #[test]
@@ -174,22 +185,8 @@ fn not_in_sync_holds_preemption_until_synced() {
         return;
     }
     let lab = Lab::new("syc3-", 2, 1).expect("lab");
-    let dir = std::env::temp_dir().join(format!("vrrpd-syc3-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let _scratch = Scratch(dir.clone());
-    let conf = |k: u8, prio: u8| {
-        let path = dir.join(format!("r{k}.conf"));
-        std::fs::write(
-            &path,
-            format!(
-                "vrrp_instance VI_1 {{\n state BACKUP\n interface eth0\n virtual_router_id 61\n priority {prio}\n advert_int 1\n virtual_ipaddress {{\n  {VIP}/24\n }}\n}}\n"
-            ),
-        )
-        .expect("conf");
-        path.display().to_string()
-    };
-    let (c1, c2) = (conf(1, 150), conf(2, 100));
+    let (dir, _scratch) = scratch("syc3-");
+    let (c1, c2) = (write_conf(&dir, 1, 61, 150), write_conf(&dir, 2, 61, 100));
     let _r2 = lab
         .spawn(
             Node::Router(2),
