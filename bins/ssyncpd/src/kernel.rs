@@ -327,11 +327,6 @@ impl Kernel {
         }
     }
 
-    /// The event groups subscribed to, if any.
-    pub fn event_groups(&self) -> Option<Groups> {
-        self.events.as_ref().map(|(_, g)| *g)
-    }
-
     /// Reads up to `limit` pending events; returns whether more may be pending.
     pub fn read_events(&mut self, limit: usize, mut f: impl FnMut(LocalChange)) -> bool {
         let Some((stream, _)) = self.events.as_mut() else {

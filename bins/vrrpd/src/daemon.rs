@@ -1834,6 +1834,13 @@ impl Daemon {
         }
     }
 
+    /// Applies every current preemption hold again: freshly started instances (after a
+    /// reload or the startup delay) begin without them.
+    fn reapply_sync_holds(&mut self) {
+        self.io.state_sync.requeue_holds();
+        self.apply_sync_holds();
+    }
+
     /// SIGUSR1 / SIGUSR2: writes the status table (`vrrpd.data`) or keepalived-style
     /// statistics (`vrrpd.stats`) to `$TMPDIR` (default /tmp), replacing the file atomically.
     fn dump(&self, kind: Dump) {
@@ -2028,8 +2035,7 @@ impl Daemon {
             for p in plans {
                 self.start_unit(p);
             }
-            self.io.state_sync.requeue_holds();
-            self.apply_sync_holds();
+            self.reapply_sync_holds();
             self.rebuild_sockets();
             self.refresh_interface_names();
             self.ifindex = self.interface_indexes();
@@ -2279,9 +2285,7 @@ impl Daemon {
         for unit_plan in fresh {
             self.start_unit(unit_plan);
         }
-        // Fresh instances start without the preemption holds of state sync.
-        self.io.state_sync.requeue_holds();
-        self.apply_sync_holds();
+        self.reapply_sync_holds();
         self.scripts = Scripts::new(&plan.scripts, &verdicts, StdInstant::now());
         self.rebuild_sockets();
         self.refresh_interface_names();
