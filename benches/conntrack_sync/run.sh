@@ -18,8 +18,9 @@
 #           duration), the CPU time (user+sys, /proc/PID/stat) both daemons spent, and the
 #           bytes and packets the master sent on the sync link.
 #   resync: the backup daemon is stopped, its table flushed, and it is started again; it
-#           asks for a resync. Measured: time until its kernel holds all entries again, and
-#           both daemons' CPU time.
+#           asks for a resync. Measured: time until its kernel holds all entries again,
+#           both daemons' CPU time, and the transfer on the wire (a capture of what the
+#           master sent: first to last datagram carrying entries, retransmissions included).
 #   paced:  after the resync, ENTRIES more entries are injected at RATE per second (default
 #           25000, close to the 26.8k flows/s real UDP traffic produced on this kind of
 #           machine), as real traffic would create them. Measured: the lag (time until the backup's kernel holds
@@ -52,8 +53,8 @@ if [ "$(id -u)" != 0 ]; then
 	echo "run.sh needs root for network namespaces: sudo $0" >&2
 	exit 1
 fi
-for tool in ip conntrackd conntrack cargo; do
-	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (apt-get install conntrackd conntrack iproute2)" >&2; exit 1; }
+for tool in ip conntrackd conntrack tcpdump cargo; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (apt-get install conntrackd conntrack iproute2 tcpdump)" >&2; exit 1; }
 done
 
 cleanup() {
@@ -151,6 +152,17 @@ start_daemon() { # kind ns; sets LASTPID
 	esac
 }
 
+# The resync on the wire, from a capture of what the master sent: first to last datagram
+# carrying entries (ssyncpd: SSYNCP BULK messages, Type 1 in the header's low nibble;
+# conntrackd: its UDP messages over 120 bytes, as nothing else flows then), retransmissions
+# included. Prints "ms datagrams".
+wire_span() { # kind pcap
+	local filter='udp and ip[2:2] > 120'
+	[ "$1" = ssyncpd ] && filter='ip proto 114 and ip[24] & 0x0f = 1'
+	tcpdump -r "$2" -n -tt "$filter" 2>/dev/null |
+		awk 'NR == 1 { first = $1 } { last = $1; n++ } END { if (n) printf "%.1f %d\n", (last - first) * 1000, n; else print "NA 0" }'
+}
+
 tx_of() { ip netns exec $M cat "/sys/class/net/sync0/statistics/$1"; }
 
 results=()
@@ -204,7 +216,11 @@ one_run() { # kind run floor
 	# Resync: restart the backup with an empty table.
 	kill -TERM "$pb"; wait "$pb" 2>/dev/null || true
 	ip netns exec $B conntrack -F >/dev/null 2>&1 || true
-	local cm2 pb2 rs
+	local cm2 pb2 rs cap
+	ip netns exec $M tcpdump -i sync0 -n -s 64 -B 16384 -w "$WORK/resync.pcap" 'src host 10.98.0.1' 2>/dev/null &
+	cap=$!
+	PIDS+=("$cap")
+	sleep 0.5
 	cm2=$(ticks "$pm")
 	start_daemon "$kind" $B
 	pb2=$LASTPID
@@ -213,6 +229,10 @@ one_run() { # kind run floor
 		rs=NA
 	fi
 	sleep 1
+	kill -INT "$cap" 2>/dev/null || true
+	wait "$cap" 2>/dev/null || true
+	local wire_ms wire_pkts
+	read -r wire_ms wire_pkts < <(wire_span "$kind" "$WORK/resync.pcap")
 	local rs_m rs_b
 	rs_m=$(ms_of_ticks $(( $(ticks "$pm") - cm2 )))
 	rs_b=$(ms_of_ticks "$(ticks "$pb2")")
@@ -238,9 +258,9 @@ one_run() { # kind run floor
 	hwm_m=$(hwm_kib "$pm"); hwm_b=$(hwm_kib "$pb2")
 	kill -TERM "$pm" "$pb2" 2>/dev/null || true
 	wait "$pm" "$pb2" 2>/dev/null || true
-	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | paced lag %s ms cpu master %d ms backup %d ms | peak RSS %d / %d KiB\n' \
-		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$paced_lag" "$paced_m" "$paced_b" "$hwm_m" "$hwm_b" >&2
-	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b $paced_lag $paced_m $paced_b")
+	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | paced lag %s ms cpu master %d ms backup %d ms | peak RSS %d / %d KiB | resync wire %s ms, %d pkts\n' \
+		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$paced_lag" "$paced_m" "$paced_b" "$hwm_m" "$hwm_b" "$wire_ms" "$wire_pkts" >&2
+	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b $paced_lag $paced_m $paced_b $wire_ms $wire_pkts")
 }
 
 for run in $(seq 1 "$RUNS"); do
@@ -266,6 +286,8 @@ END {
 	print "| measure | conntrackd | ssyncpd | conntrackd / ssyncpd |"
 	print "|---|---|---|---|"
 	row("resync: backup kernel holds all entries", 8, 1000, "s")
+	row("resync on the wire: first to last datagram with entries, retransmissions included", 18, 1, "ms")
+	printf "| resync on the wire: datagrams | %d | %d | — |\n", med(19, "conntrackd"), med(19, "ssyncpd")
 	row("live, unpaced: backup kernel holds all entries (from the injection start)", 2, 1000, "s")
 	cpu("live, unpaced: CPU per entry, master", 4)
 	cpu("live, unpaced: CPU per entry, backup", 5)
