@@ -26,7 +26,8 @@
 #           machine), as real traffic would create them. Measured: the lag (time until the backup's kernel holds
 #           all of them, from wall-clock stamps: the backup's waiter, polling every 0.5 ms,
 #           minus the injector's answer for its last batch) and both daemons' CPU time; then
-#           both daemons' peak RSS (VmHWM), with 2 × ENTRIES entries in the tables.
+#           both daemons' peak RSS (VmHWM), with 2 × ENTRIES entries in the tables (it is
+#           also read right after the resync, with ENTRIES entries).
 #
 # Reading: master and backup share one kernel here. Two kernel facts then weigh on every
 # write into the backup's table, for both daemons alike: the nfnetlink mutex that
@@ -233,9 +234,10 @@ one_run() { # kind run floor
 	wait "$cap" 2>/dev/null || true
 	local wire_ms wire_pkts
 	read -r wire_ms wire_pkts < <(wire_span "$kind" "$WORK/resync.pcap")
-	local rs_m rs_b
+	local rs_m rs_b hwm1_m hwm1_b
 	rs_m=$(ms_of_ticks $(( $(ticks "$pm") - cm2 )))
 	rs_b=$(ms_of_ticks "$(ticks "$pb2")")
+	hwm1_m=$(hwm_kib "$pm"); hwm1_b=$(hwm_kib "$pb2")
 
 	# Paced: ENTRIES more at RATE entries/s, as real traffic would create them.
 	local cm3 cb3
@@ -258,9 +260,9 @@ one_run() { # kind run floor
 	hwm_m=$(hwm_kib "$pm"); hwm_b=$(hwm_kib "$pb2")
 	kill -TERM "$pm" "$pb2" 2>/dev/null || true
 	wait "$pm" "$pb2" 2>/dev/null || true
-	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | paced lag %s ms cpu master %d ms backup %d ms | peak RSS %d / %d KiB | resync wire %s ms, %d pkts\n' \
-		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$paced_lag" "$paced_m" "$paced_b" "$hwm_m" "$hwm_b" "$wire_ms" "$wire_pkts" >&2
-	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b $paced_lag $paced_m $paced_b $wire_ms $wire_pkts")
+	printf '%-10s run %d: live %6d ms (inject %5d ms, lag %5d ms) cpu master %5d ms backup %5d ms | wire %d B, %d pkts | resync %6s ms (floor %s ms) cpu master %5d ms backup %5d ms | paced lag %s ms cpu master %d ms backup %d ms | peak RSS %d / %d KiB | resync wire %s ms, %d pkts | peak RSS at ENTRIES %d / %d KiB\n' \
+		"$kind" "$run" "$waited" "$t_inj" "$lag" "$live_m" "$live_b" "$bytes" "$pkts" "$rs" "$floor" "$rs_m" "$rs_b" "$paced_lag" "$paced_m" "$paced_b" "$hwm_m" "$hwm_b" "$wire_ms" "$wire_pkts" "$hwm1_m" "$hwm1_b" >&2
+	results+=("$kind $waited $t_inj $live_m $live_b $bytes $pkts $rs $rs_m $rs_b $lag $floor $hwm_m $hwm_b $paced_lag $paced_m $paced_b $wire_ms $wire_pkts $hwm1_m $hwm1_b")
 }
 
 for run in $(seq 1 "$RUNS"); do
@@ -299,6 +301,7 @@ END {
 	k1 = "conntrackd"; k2 = "ssyncpd"
 	printf "| wire bytes per entry (live) | %.1f B | %.1f B | %.2f |\n", med(6, k1) / n, med(6, k2) / n, med(6, k1) / med(6, k2)
 	printf "| entries per datagram (live) | %.1f | %.1f | — |\n", n / med(7, k1), n / med(7, k2)
+	printf "| peak RSS (VmHWM) after the resync (%d entries in the table), master / backup | %.1f / %.1f MiB | %.1f / %.1f MiB | — |\n", n, med(20, k1) / 1024, med(21, k1) / 1024, med(20, k2) / 1024, med(21, k2) / 1024
 	printf "| peak RSS (VmHWM) at the end (%d entries in the table), master / backup | %.1f / %.1f MiB | %.1f / %.1f MiB | — |\n", 2 * n, med(13, k1) / 1024, med(14, k1) / 1024, med(13, k2) / 1024, med(14, k2) / 1024
 	printf "| kernel floor: %d creates into the empty backup table (ctgen, no daemon) | %.2f s | | |\n", n, med(12, k2) / 1000
 }

@@ -5,6 +5,7 @@
 //! writes before it reached the kernel.
 
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
@@ -68,6 +69,9 @@ pub fn engine_config(cfg: &Config, sender: Ipv4Addr, epoch: u32) -> EngineConfig
     ec.bulk_messages_per_tick = cfg.bulk_rate;
     ec.bulk_interval = Duration::from_millis(1);
     ec.stale_after = Duration::from_secs(3 * u64::from(cfg.refresh_period_secs));
+    // std's RandomState is seeded from the OS once per process: a secret seed for the
+    // table's index, whose keys come from traffic that others choose.
+    ec.hash_seed = std::hash::RandomState::new().hash_one(epoch);
     if let Some((key_id, secret)) = &cfg.auth {
         ec.auth_keys
             .push(AuthKey::new(cfg.sync_id, *key_id, secret));

@@ -71,6 +71,10 @@ pub struct Config {
     /// Backup aging: one pass over the whole table takes this long (done in
     /// 10 slices), which is the expiry precision.
     pub aging_scan_period: Duration,
+    /// Seed of the table's hash index. Entries' keys come from traffic that
+    /// others choose, so set it from a random source in production (ssyncpd
+    /// does); the default, 0, keeps simulations reproducible.
+    pub hash_seed: u64,
 }
 
 impl Config {
@@ -106,6 +110,7 @@ impl Config {
             aging_grace: Duration::from_secs(60),
             stale_after: Duration::from_secs(180),
             aging_scan_period: Duration::from_secs(1),
+            hash_seed: 0,
         }
     }
 

@@ -49,7 +49,7 @@ struct PendingEntry {
 #[derive(Debug, Clone, Copy)]
 struct BulkRun {
     /// Last key sent (the walk continues after it).
-    cursor: Option<PackedKey>,
+    cursor: Option<u32>,
     /// Whether BULK_START has been sent.
     started: bool,
 }
@@ -118,7 +118,7 @@ pub struct Engine {
     bulk: Option<BulkRun>,
     bulk_again: bool,
     next_bulk_at: Instant,
-    refresh_cursor: Option<PackedKey>,
+    refresh_cursor: Option<u32>,
     next_refresh_at: Instant,
     // Receiver side.
     peers: BTreeMap<u32, Peer>,
@@ -128,7 +128,7 @@ pub struct Engine {
     resync: Option<Resync>,
     last_resync_sent: Option<Instant>,
     in_sync: bool,
-    aging_cursor: Option<PackedKey>,
+    aging_cursor: Option<u32>,
     next_aging_at: Instant,
 }
 
@@ -139,6 +139,7 @@ impl Engine {
         config.validate()?;
         let entry_room = config.entry_room();
         let epoch = config.epoch;
+        let hash_seed = config.hash_seed;
         let mut engine = Self {
             cfg: config,
             entry_room,
@@ -146,7 +147,7 @@ impl Engine {
             epoch,
             next_seq: 1,
             last_tx: now,
-            table: Table::default(),
+            table: Table::new(hash_seed),
             outputs: VecDeque::new(),
             counters: Counters::default(),
             generation: 0,
@@ -222,12 +223,12 @@ impl Engine {
         self.table.contains_key(&PackedKey::pack(key))
     }
 
-    /// Every key (in an order fixed by the key's packed form), without rebuilding entries.
+    /// Every key (in table order: no particular one), without rebuilding entries.
     pub fn keys(&self) -> impl Iterator<Item = EntryKey> + '_ {
         self.table.iter().map(|(key, _)| key.unpack())
     }
 
-    /// Every entry with its key (in an order fixed by the key's packed form).
+    /// Every entry with its key (in table order: no particular one).
     pub fn entries(&self) -> impl Iterator<Item = (EntryKey, Entry)> + '_ {
         self.table
             .iter()
@@ -728,19 +729,22 @@ impl Engine {
 
     /// Removes every entry not written since generation `mark`.
     fn sweep(&mut self, mark: u64) -> u32 {
-        let stale: Vec<PackedKey> = self
+        let stale: Vec<u32> = self
             .table
-            .iter()
+            .after(None)
             .filter(|(_, slot)| slot.generation < mark)
-            .map(|(key, _)| *key)
+            .map(|(at, _)| at)
             .collect();
-        for key in &stale {
-            self.table.remove(key);
-            self.outputs
-                .push_back(Output::Apply(Apply::Delete(key.unpack())));
+        let mut swept = 0u64;
+        for at in stale {
+            if let Some((key, _)) = self.table.remove_at(at) {
+                swept += 1;
+                self.outputs
+                    .push_back(Output::Apply(Apply::Delete(key.unpack())));
+            }
         }
-        self.counters.swept += stale.len() as u64;
-        u32::try_from(stale.len()).unwrap_or(u32::MAX)
+        self.counters.swept += swept;
+        u32::try_from(swept).unwrap_or(u32::MAX)
     }
 
     fn expiry(&self, now: Instant, timeout_secs: u32) -> Instant {
@@ -841,19 +845,20 @@ impl Engine {
         let mut expired = Vec::new();
         let mut last = None;
         let mut seen = 0;
-        for (key, slot) in self.table.after(start).take(count) {
+        for (at, slot) in self.table.after(start).take(count) {
             seen += 1;
-            last = Some(*key);
+            last = Some(at);
             if slot.expires_at <= now {
-                expired.push(*key);
+                expired.push(at);
             }
         }
         self.aging_cursor = if seen < count { None } else { last };
-        for key in expired {
-            self.table.remove(&key);
-            self.counters.expired += 1;
-            self.outputs
-                .push_back(Output::Apply(Apply::Delete(key.unpack())));
+        for at in expired {
+            if let Some((key, _)) = self.table.remove_at(at) {
+                self.counters.expired += 1;
+                self.outputs
+                    .push_back(Output::Apply(Apply::Delete(key.unpack())));
+            }
         }
         self.next_aging_at = now + self.aging_step();
     }
@@ -1135,13 +1140,13 @@ impl Engine {
             let mut more = false;
             let mut cursor = run.cursor;
             let mut too_large = 0u64;
-            for (key, slot) in self.table.after(run.cursor) {
+            for (at, slot) in self.table.after(run.cursor) {
                 let entry = slot.entry();
                 let padded = entry.as_repr(false).padded_len();
                 if padded > self.entry_room {
                     // Received under a larger MTU; it cannot be sent at this one.
                     too_large += 1;
-                    cursor = Some(*key);
+                    cursor = Some(at);
                     continue;
                 }
                 if selected.len() == MAX_COUNT || used + padded > self.entry_room {
@@ -1150,7 +1155,7 @@ impl Engine {
                 }
                 used += padded;
                 selected.push(entry);
-                cursor = Some(*key);
+                cursor = Some(at);
             }
             let mut flags = 0;
             if !run.started {
@@ -1211,18 +1216,18 @@ impl Engine {
         let len = self.table.len();
         let count = (len as u64).div_ceil(REFRESH_STEPS).max(1) as usize;
         let start = self.refresh_cursor;
+        let mut last = None;
         let batch: Vec<Entry> = self
             .table
             .after(start)
             .take(count)
-            .map(|(_, slot)| slot.entry())
+            .map(|(at, slot)| {
+                last = Some(at);
+                slot.entry()
+            })
             .collect();
         // At the end of the table the next step starts again from the front.
-        self.refresh_cursor = if batch.len() < count {
-            None
-        } else {
-            batch.last().map(|entry| PackedKey::pack(&entry.key()))
-        };
+        self.refresh_cursor = if batch.len() < count { None } else { last };
         for entry in batch {
             // Stored entries were checked when they came in.
             let padded = entry.as_repr(false).padded_len();
