@@ -100,17 +100,19 @@
 //! }
 //! assert_eq!(kernel.len(), 100);
 //! assert!(backup.is_in_sync());
-//! assert!(master.entries().eq(backup.entries()));
+//! let table = |e: &Engine| e.entries().collect::<std::collections::BTreeMap<_, _>>();
+//! assert_eq!(table(&master), table(&backup));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Design notes
 //!
-//! * The table is an ordered index (`BTreeMap` from a packed form of
-//!   [`EntryKey`] to a slot number) over a slab of entries. Ordered keys let the
-//!   bulk, the refresh walk and the aging scan each keep a cursor (the last
-//!   key visited) instead of a snapshot, so they are paced without copying
-//!   the table, and entries changed meanwhile are carried by DATA.
+//! * The table is a slab of entries with a hash index of slot numbers (keys
+//!   are recomputed from the entries, so each is stored once; the hash is
+//!   seeded by [`Config::hash_seed`]). The bulk, the refresh walk and the
+//!   aging scan each keep a cursor (the last slot visited) instead of a
+//!   snapshot, so they are paced without copying the table; entries never
+//!   move, and entries added behind a cursor are carried by DATA.
 //! * A bulk is applied as mark-and-sweep: entries not written since the
 //!   BULK_START (by the bulk or by DATA interleaved with it) are removed at
 //!   BULK_END, but only when every message in between was applied.
