@@ -2,10 +2,12 @@
 //! received entries into it on a backup.
 //!
 //! * Writes are queued and sent in batches with [`ctnl::Conntrack::apply`] (up to about 300
-//!   requests per netlink datagram). An entry this daemon has not written yet is created
-//!   (`NLM_F_EXCL`); if the kernel already holds it (`EEXIST`, e.g. the flow reached this
-//!   node by itself) it is updated instead. Later copies of the same entry are updates,
-//!   which never carry NAT attributes (the kernel refuses to change NAT).
+//!   requests per netlink datagram). An entry new to the engine's table
+//!   ([`Apply::Create`]) is created (`NLM_F_EXCL`); if the kernel already holds it
+//!   (`EEXIST`, e.g. the flow reached this node by itself) it is updated instead. Later
+//!   copies of the same entry are updates, which never carry NAT attributes (the kernel
+//!   refuses to change NAT); an update that finds no entry (the kernel expired it, or its
+//!   create was refused) becomes a create.
 //! * Events: a MASTER subscribes to new, update and destroy events. A backup subscribes to
 //!   destroy events only: it never sees (nor pays for) the NEW events of its own writes,
 //!   yet the kernel gives the entries it writes the event extension, which it does only
@@ -14,8 +16,6 @@
 //!   it is promoted. On promotion the daemon first writes everything it received, then
 //!   subscribes to all groups, then dumps the table to catch up.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use ctnl::{ConnEntry, Conntrack, Event, EventStream, Groups, Op};
@@ -45,7 +45,8 @@ pub struct KernelCounters {
 }
 
 enum Queued {
-    Upsert(EntryKey, ConnEntry),
+    /// A create or an update, as the engine's table tells.
+    Write(Op, EntryKey, ConnEntry),
     Delete(EntryKey, ConnEntry),
 }
 
@@ -66,8 +67,6 @@ pub struct Kernel {
     table: Conntrack,
     writers: Vec<Writer>,
     events: Option<(EventStream, Groups)>,
-    /// Fingerprints of the keys this daemon has written (see [`Written`]).
-    written: Written,
     queue: Vec<QueuedDebug>,
     /// Writes handed to the writers and not answered yet.
     in_flight_entries: usize,
@@ -81,7 +80,7 @@ struct QueuedDebug(Queued);
 impl std::fmt::Debug for QueuedDebug {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            Queued::Upsert(k, _) => write!(f, "upsert {k:?}"),
+            Queued::Write(op, k, _) => write!(f, "{op:?} {k:?}"),
             Queued::Delete(k, _) => write!(f, "delete {k:?}"),
         }
     }
@@ -100,7 +99,6 @@ impl Kernel {
             table: Conntrack::open()?,
             writers,
             events: None,
-            written: Written::default(),
             queue: Vec::new(),
             in_flight_entries: 0,
             timeout_cap,
@@ -116,17 +114,20 @@ impl Kernel {
     /// Queues one engine output for the next [`Kernel::flush`].
     pub fn queue(&mut self, apply: Apply) {
         match apply {
-            Apply::Upsert(entry) => {
-                if let Some(conn) = to_conn(&entry, self.timeout_cap) {
-                    self.queue
-                        .push(QueuedDebug(Queued::Upsert(entry.key(), conn)));
-                }
-            }
+            Apply::Create(entry) => self.queue_write(Op::Create, &entry),
+            Apply::Upsert(entry) => self.queue_write(Op::Update, &entry),
             Apply::Delete(key) => {
                 if let Some(conn) = key_to_conn(&key) {
                     self.queue.push(QueuedDebug(Queued::Delete(key, conn)));
                 }
             }
+        }
+    }
+
+    fn queue_write(&mut self, op: Op, entry: &ssyncp_engine::Entry) {
+        if let Some(conn) = to_conn(entry, self.timeout_cap) {
+            self.queue
+                .push(QueuedDebug(Queued::Write(op, entry.key(), conn)));
         }
     }
 
@@ -157,23 +158,12 @@ impl Kernel {
             let mut parts: Vec<Vec<Job>> = (0..count).map(|_| Vec::new()).collect();
             for q in queue {
                 let job = match q.0 {
-                    Queued::Upsert(key, conn) => {
-                        let op = if self.written.contains(&key) {
-                            Op::Update
-                        } else {
-                            Op::Create
-                        };
-                        self.written.insert(key);
-                        Job { op, key, conn }
-                    }
-                    Queued::Delete(key, conn) => {
-                        self.written.remove(&key);
-                        Job {
-                            op: Op::Delete,
-                            key,
-                            conn,
-                        }
-                    }
+                    Queued::Write(op, key, conn) => Job { op, key, conn },
+                    Queued::Delete(key, conn) => Job {
+                        op: Op::Delete,
+                        key,
+                        conn,
+                    },
                 };
                 let slot = if count == 1 {
                     0
@@ -256,9 +246,6 @@ impl Kernel {
         self.counters.written += outcome.written;
         self.counters.deleted += outcome.deleted;
         self.counters.refused += outcome.refused.len() as u64;
-        for key in outcome.refused {
-            self.written.remove(&key);
-        }
         Ok(())
     }
 
@@ -374,52 +361,6 @@ const SUBMIT_AT: usize = 4096;
 /// Backlog (see [`Kernel::backlog`]) above which the loop stops taking datagrams until the
 /// kernel catches up.
 pub const BACKLOG_LIMIT: usize = 8192;
-
-/// The keys this daemon has written, as 64-bit keyed-hash fingerprints (about 9 bytes per
-/// entry instead of about 50). It only picks the first operation: a key not in the set is
-/// created (with NAT), one in it is updated (without NAT). A false positive (two keys with
-/// one fingerprint) is harmless: the update finds no entry and `ctnl` falls back to a create.
-#[derive(Debug, Default)]
-struct Written {
-    keyed: std::collections::hash_map::RandomState,
-    set: HashSet<u64, BuildHasherDefault<PassThrough>>,
-}
-
-impl Written {
-    fn fingerprint(&self, key: &EntryKey) -> u64 {
-        self.keyed.hash_one(key)
-    }
-    fn contains(&self, key: &EntryKey) -> bool {
-        self.set.contains(&self.fingerprint(key))
-    }
-    fn insert(&mut self, key: EntryKey) {
-        let f = self.fingerprint(&key);
-        self.set.insert(f);
-    }
-    fn remove(&mut self, key: &EntryKey) {
-        let f = self.fingerprint(key);
-        self.set.remove(&f);
-    }
-}
-
-/// Hasher for values that already are keyed hashes: uses them as they are.
-#[derive(Debug, Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; fold anything else in, in case.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
 
 /// A writer's answer: how many jobs the batch had, and what became of them.
 type Answer = (usize, Result<Outcome, ctnl::Error>);

@@ -718,11 +718,14 @@ impl Engine {
         }
         let entry = Entry::from_repr(repr);
         let expires_at = self.expiry(now, entry.timeout_secs());
-        self.outputs
-            .push_back(Output::Apply(Apply::Upsert(entry.clone())));
         let previous = self
             .table
-            .insert(packed, Slot::new(entry, expires_at, generation));
+            .insert(packed, Slot::new(entry.clone(), expires_at, generation));
+        let apply = match previous {
+            Some(_) => Apply::Upsert(entry),
+            None => Apply::Create(entry),
+        };
+        self.outputs.push_back(Output::Apply(apply));
         self.counters.applied_upserts += 1;
         previous
     }

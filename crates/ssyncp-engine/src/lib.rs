@@ -92,7 +92,9 @@
 //!     while let Some(out) = backup.poll_output() {
 //!         match out {
 //!             Output::Transmit(tx) => master.handle_datagram(now, addr(2), &tx.bytes),
-//!             Output::Apply(Apply::Upsert(entry)) => { kernel.insert(entry.key(), entry); }
+//!             Output::Apply(Apply::Create(entry) | Apply::Upsert(entry)) => {
+//!                 kernel.insert(entry.key(), entry);
+//!             }
 //!             Output::Apply(Apply::Delete(key)) => { kernel.remove(&key); }
 //!             Output::Commit | Output::Event(_) => {}
 //!         }

@@ -77,8 +77,12 @@ pub struct Transmit {
 /// A change for the daemon to make to the kernel's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Apply {
-    /// Create or refresh this connection (also sent for unchanged refreshes,
-    /// which carry a new timeout).
+    /// A connection the table did not hold: create it. (The local table may
+    /// have it anyway, e.g. when the flow reached this node by itself; then
+    /// update it.)
+    Create(Entry),
+    /// Change or refresh a connection the table already held (also sent for
+    /// unchanged refreshes, which carry a new timeout).
     Upsert(Entry),
     /// Remove this connection (a DELETE, a bulk sweep or aging).
     Delete(EntryKey),

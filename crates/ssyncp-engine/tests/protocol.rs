@@ -221,7 +221,7 @@ fn a_gap_is_nacked_and_given_up_after_the_retries() {
     let out = outputs(&mut b);
     let applied = out
         .iter()
-        .filter(|o| matches!(o, Output::Apply(Apply::Upsert(_))))
+        .filter(|o| matches!(o, Output::Apply(Apply::Create(_) | Apply::Upsert(_))))
         .count();
     // 34 changes per round make full messages of 33: the two after the gap.
     assert_eq!(applied, 66, "messages after the gap applied in order");
@@ -283,6 +283,49 @@ fn promotion_applies_everything_received_before_the_commit() {
     assert_eq!(
         (header.kind, header.epoch, header.sequence),
         (MessageType::Bulk, EPOCH + 1, 1)
+    );
+}
+
+#[test]
+fn a_key_new_to_the_table_is_a_create_and_later_copies_are_upserts() {
+    let (mut m, initial) = master(Config::new(SYNC_ID, MASTER_ID, EPOCH));
+    let mut b = Engine::new(Config::new(SYNC_ID, BACKUP_ID, EPOCH), Instant::ZERO).expect("cfg");
+    for tx in &initial {
+        b.handle_datagram(at(0), addr(1), &tx.bytes);
+    }
+    outputs(&mut b);
+    let entry = ct_entry(2, 1);
+    let mut deliver = |m: &mut Engine, change: Change, now: u64| {
+        m.handle_local_change(at(now), change).expect("encodable");
+        m.handle_timeout(at(now + 10)); // past the flush delay
+        for tx in transmits(m) {
+            b.handle_datagram(at(now + 10), addr(1), &tx.bytes);
+        }
+        outputs(&mut b)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Apply(apply) => Some(apply),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        deliver(&mut m, Change::Upsert(entry.clone()), 1),
+        [Apply::Create(entry.clone())]
+    );
+    let changed = ct_entry(2, 2);
+    assert_eq!(
+        deliver(&mut m, Change::Upsert(changed.clone()), 100),
+        [Apply::Upsert(changed)]
+    );
+    assert_eq!(
+        deliver(&mut m, Change::Delete(entry.key()), 200),
+        [Apply::Delete(entry.key())]
+    );
+    assert_eq!(
+        deliver(&mut m, Change::Upsert(entry.clone()), 300),
+        [Apply::Create(entry)],
+        "a key deleted from the table is created again"
     );
 }
 

@@ -213,7 +213,7 @@ impl Sim {
                     let node = &mut self.nodes[index];
                     node.applies += 1;
                     match apply {
-                        Apply::Upsert(entry) => {
+                        Apply::Create(entry) | Apply::Upsert(entry) => {
                             node.kernel.insert(entry.key(), entry);
                         }
                         Apply::Delete(key) => {
