@@ -71,19 +71,70 @@ pub(crate) enum Trigger {
 #[derive(Clone, Debug)]
 struct Tracker {
     cfg: TrackerConfig,
-    status: Option<bool>,
+    status: Option<TrackStatus>,
 }
+
+/// What one tracker does to its instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TrackEffect {
+    /// Adds this much to the priority (0: nothing).
+    Adjust(i32),
+    /// Holds the instance in FAULT.
+    Fault,
+}
+
+/// Most a tracked value moves the priority; a product at or below the floor means FAULT.
+const VALUE_CAP: i32 = 253;
+const VALUE_FAULT: i32 = -254;
 
 impl Tracker {
     fn new(cfg: TrackerConfig) -> Self {
         Tracker {
             cfg,
-            status: cfg.initial_up,
+            status: cfg.initial_up.map(|up| {
+                if up {
+                    TrackStatus::Up
+                } else {
+                    TrackStatus::Down
+                }
+            }),
         }
     }
-    /// Up after applying `reverse`; `None` while unknown.
-    fn up(&self) -> Option<bool> {
-        self.status.map(|s| s != self.cfg.reverse)
+
+    /// The tracker's effect with `reverse` applied. While unknown, a weight-0 tracker
+    /// holds FAULT and a weighted one does nothing.
+    fn effect(&self) -> TrackEffect {
+        let w = i32::from(self.cfg.weight);
+        let up = match self.status {
+            None if w == 0 => return TrackEffect::Fault,
+            None => return TrackEffect::Adjust(0),
+            Some(TrackStatus::Value(v)) => {
+                if w == 0 {
+                    return if v == 0 {
+                        TrackEffect::Adjust(0)
+                    } else {
+                        TrackEffect::Fault
+                    };
+                }
+                let signed = if self.cfg.reverse { -w } else { w };
+                let product = i64::from(v) * i64::from(signed);
+                // Clamp proven in range: the bounds are i32 values.
+                let capped = product.clamp(i64::from(VALUE_FAULT), i64::from(VALUE_CAP)) as i32;
+                return if capped == VALUE_FAULT {
+                    TrackEffect::Fault
+                } else {
+                    TrackEffect::Adjust(capped)
+                };
+            }
+            Some(TrackStatus::Up) => !self.cfg.reverse,
+            Some(TrackStatus::Down) => self.cfg.reverse,
+        };
+        match (up, w) {
+            (false, 0) => TrackEffect::Fault,
+            (true, w) if w > 0 => TrackEffect::Adjust(w),
+            (false, w) if w < 0 => TrackEffect::Adjust(w),
+            _ => TrackEffect::Adjust(0),
+        }
     }
 }
 
@@ -209,11 +260,8 @@ impl Instance {
         }
         let mut p = i32::from(self.base_priority);
         for t in &self.trackers {
-            let w = i32::from(t.cfg.weight);
-            match t.up() {
-                Some(true) if w > 0 => p += w,
-                Some(false) if w < 0 => p += w,
-                _ => {}
+            if let TrackEffect::Adjust(delta) = t.effect() {
+                p += delta;
             }
         }
         // Clamp proven in range: 1..=254 fits u8.
@@ -227,7 +275,7 @@ impl Instance {
         }
         self.trackers
             .iter()
-            .find(|t| t.cfg.weight == 0 && t.up() != Some(true))
+            .find(|t| t.effect() == TrackEffect::Fault)
             .map(|t| Reason::TrackerDown(t.cfg.id))
     }
 
@@ -721,7 +769,7 @@ impl Instance {
         let Some(t) = self.trackers.iter_mut().find(|t| t.cfg.id == id) else {
             return false;
         };
-        t.status = Some(status == TrackStatus::Up);
+        t.status = Some(status);
         self.refresh_priority(now, out);
         true
     }
@@ -798,11 +846,12 @@ impl Instance {
             .trackers
             .iter()
             .map(|cfg| {
+                let fresh = Tracker::new(*cfg);
                 let status = self
                     .trackers
                     .iter()
                     .find(|t| t.cfg.id == cfg.id)
-                    .map_or(cfg.initial_up, |t| t.status);
+                    .map_or(fresh.status, |t| t.status);
                 Tracker { cfg: *cfg, status }
             })
             .collect();

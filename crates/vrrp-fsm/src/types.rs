@@ -33,6 +33,10 @@ pub enum TrackStatus {
     Up,
     /// The tracked object failed.
     Down,
+    /// A tracked number (keepalived's `track_file`): it adds value × weight to the
+    /// priority (negated with `reverse`), capped to −254..=253, where −254 means FAULT;
+    /// with weight 0, any non-zero value means FAULT.
+    Value(i32),
 }
 
 /// Link state of the instance's own interface (from a link probe).

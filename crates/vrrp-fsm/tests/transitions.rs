@@ -623,6 +623,61 @@ fn weights_change_effective_priority_and_shift_backup_timer() {
 }
 
 #[test]
+fn tracked_values_scale_by_weight_and_fault_at_the_floor_or_with_weight_zero() {
+    // Weighted: value × weight, negated with reverse, capped to -254..=253.
+    let mut c = cfg(100);
+    c.trackers = vec![
+        TrackerConfig::weighted(TrackId(1), -10),
+        TrackerConfig {
+            reverse: true,
+            ..TrackerConfig::weighted(TrackId(2), 5)
+        },
+    ];
+    let mut r = started(c, t(0));
+    r.handle_track(t(1), TrackId(1), TrackStatus::Value(3));
+    assert_eq!(r.effective_priority(), 70);
+    r.handle_track(t(2), TrackId(2), TrackStatus::Value(-4));
+    assert_eq!(
+        r.effective_priority(),
+        90,
+        "reverse: -4 × 5 negated adds 20"
+    );
+    r.handle_track(t(3), TrackId(1), TrackStatus::Value(0));
+    r.handle_track(t(3), TrackId(2), TrackStatus::Value(0));
+    assert_eq!(r.effective_priority(), 100);
+    r.handle_track(t(4), TrackId(1), TrackStatus::Value(i32::MIN));
+    assert_eq!(r.effective_priority(), 254, "capped at +253, then clamped");
+    assert_eq!(r.state(), State::Backup);
+    // A product of -254 or less means FAULT.
+    r.handle_track(t(5), TrackId(1), TrackStatus::Value(25));
+    assert_eq!(r.state(), State::Backup, "-250 is a weight, not a fault");
+    assert_eq!(r.effective_priority(), 1);
+    r.handle_track(t(6), TrackId(1), TrackStatus::Value(26));
+    assert_eq!(r.state(), State::Fault);
+    r.handle_track(t(7), TrackId(1), TrackStatus::Value(1));
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.effective_priority(), 90);
+
+    // Weight 0: any non-zero value is a fault, whatever its sign or `reverse`.
+    let mut c = cfg(100);
+    c.trackers = vec![TrackerConfig {
+        initial_up: None,
+        ..TrackerConfig::fault_when_down(TrackId(3))
+    }];
+    let mut r = started(c, t(0));
+    assert_eq!(r.state(), State::Fault, "unknown until the first report");
+    r.handle_track(t(1), TrackId(3), TrackStatus::Value(0));
+    assert_eq!(r.state(), State::Backup);
+    for v in [1, -1, 7] {
+        r.handle_track(t(2), TrackId(3), TrackStatus::Value(v));
+        assert_eq!(r.state(), State::Fault, "value {v}");
+        r.handle_track(t(3), TrackId(3), TrackStatus::Value(0));
+        assert_eq!(r.state(), State::Backup);
+    }
+    assert_eq!(r.effective_priority(), 100);
+}
+
+#[test]
 fn set_priority_changes_the_election() {
     let (mut r, at) = master(cfg(100));
     r.handle_admin(at, Admin::SetPriority(50)).unwrap();
