@@ -25,7 +25,7 @@ use signal_hook_mio::v1_0::Signals;
 use tracing::{debug, error, info, warn};
 use vrrp_fsm::{
     Admin, AdvertRx, AdvertTx, Duration, Effect, EffectId, EffectOutcome, Event, GroupPolicy,
-    Instant, LinkState, MemberId, Output, State, SyncGroup, TrackStatus,
+    Instant, LinkState, MemberId, Output, State, SyncGroup, TrackId, TrackStatus,
 };
 use vrrp_wire::{
     AddressList, AddressListMatch, AddressListPolicy, AdvertRepr, Authenticator, IpIdCounter,
@@ -47,12 +47,15 @@ use crate::status::{
     Counters, DaemonStatus, GroupStatus, InstanceStatus, InterfaceStatus, SCHEMA_VERSION,
     StateEvent, Status,
 };
+use crate::trackfile::TrackFiles;
 use crate::users::UserDb;
 
 const SIGNAL_TOKEN: Token = Token(0);
 const NETLINK_TOKEN: Token = Token(1);
 const CONTROL_TOKEN: Token = Token(2);
 const METRICS_TOKEN: Token = Token(3);
+// Token(4) is the state-sync listener (`statesync::SYNC_TOKEN`).
+const FILES_TOKEN: Token = Token(5);
 /// Control-socket clients use tokens from here (receive sockets use small numbers).
 const CONTROL_CLIENT_BASE: usize = 1 << 24;
 /// Metrics clients use tokens from here.
@@ -1259,6 +1262,7 @@ pub struct Daemon {
     link_state: HashMap<String, bool>,
     signals: Signals,
     scripts: Scripts,
+    files: TrackFiles,
     registry: TrackRegistry,
     /// The running configuration, kept only while an instance waits for a missing
     /// interface address (`source_missing`): the one case re-planned without a reload. A
@@ -1370,6 +1374,7 @@ impl Daemon {
             link_state: HashMap::new(),
             signals,
             scripts: Scripts::default(),
+            files: TrackFiles::default(),
             registry: TrackRegistry::default(),
             // Set below, once planned, if still needed.
             config: None,
@@ -1392,6 +1397,7 @@ impl Daemon {
             warn!("no VRRP instance to run");
         }
         daemon.scripts = Scripts::new(&plan.scripts, &HashMap::new(), StdInstant::now());
+        daemon.files = TrackFiles::start(plan.files, daemon.poll.registry(), FILES_TOKEN);
         if delay.is_zero() {
             daemon.units.reserve_exact(plan.units.len());
             for unit_plan in plan.units {
@@ -1609,6 +1615,10 @@ impl Daemon {
                 let _ = unit.fsm.handle_link(now, MemberId(i), LinkState::Down);
             }
         }
+        // Tracked files are known before the start, so no transient FAULT or priority.
+        for (id, status) in self.files.statuses() {
+            unit.fsm.handle_track(now, id, status);
+        }
         if let Err(e) = unit.fsm.handle_admin(now, MemberId(0), Admin::Startup) {
             error!("{label}: cannot start: {e}");
             return;
@@ -1763,6 +1773,7 @@ impl Daemon {
                         }
                     }
                     NETLINK_TOKEN => self.on_links(),
+                    FILES_TOKEN => self.on_track_files(),
                     Token(t) if t >= RX_TOKEN_BASE => self.on_readable(RxKey(t - RX_TOKEN_BASE)),
                     _ => {}
                 }
@@ -2137,6 +2148,32 @@ impl Daemon {
         }
     }
 
+    /// A tracked file changed: hands the new values to every unit.
+    fn on_track_files(&mut self) {
+        let changed = self.files.on_readable();
+        self.hand_track_statuses(&changed);
+    }
+
+    /// Hands every tracked file's current value to every unit.
+    fn report_track_files(&mut self) {
+        let statuses: Vec<_> = self.files.statuses().collect();
+        self.hand_track_statuses(&statuses);
+    }
+
+    fn hand_track_statuses(&mut self, statuses: &[(TrackId, TrackStatus)]) {
+        if statuses.is_empty() {
+            return;
+        }
+        self.deadlines.invalidate();
+        let now = self.clock.now();
+        for unit in &mut self.units {
+            for &(id, status) in statuses {
+                unit.fsm.handle_track(now, id, status);
+            }
+            drain(unit, &mut self.io, now);
+        }
+    }
+
     fn apply_link(&mut self, name: &str, up: bool, now: Instant, is_change: bool) {
         self.deadlines.invalidate();
         let link = if up { LinkState::Up } else { LinkState::Down };
@@ -2224,6 +2261,8 @@ impl Daemon {
         self.users = UserDb::system();
         let verdicts = self.scripts.verdicts();
         let plan = self.plan(&config, &verdicts);
+        self.files.stop(self.poll.registry());
+        self.files = TrackFiles::start(plan.files.clone(), self.poll.registry(), FILES_TOKEN);
         self.config = needs_config(&plan).then_some(config);
         let mut plan_units = plan.units;
         if let Some((deadline, _)) = self.delayed.take() {
@@ -2286,6 +2325,8 @@ impl Daemon {
             self.start_unit(unit_plan);
         }
         self.reapply_sync_holds();
+        // Kept units learn the values of files they started tracking with this reload.
+        self.report_track_files();
         self.scripts = Scripts::new(&plan.scripts, &verdicts, StdInstant::now());
         self.rebuild_sockets();
         self.refresh_interface_names();

@@ -12,6 +12,7 @@
 //!   (`linkprobe`), signals, child processes; it feeds the state machines and applies
 //!   their outputs (adverts, VIPs, GARPs, VMAC).
 //! * [`children`]: the non-blocking runners for `vrrp_script` checks and notify scripts.
+//! * [`trackfile`]: `track_file` values, re-read when inotify reports a change.
 //! * [`clock`]: converts `std::time::Instant` to the FSM's microsecond clock.
 //! * [`pidfile`]: `--pid-file` handling.
 //! * [`users`]: `script_user` / per-script users resolved from `/etc/passwd` and
@@ -44,4 +45,5 @@ pub mod plan;
 pub mod sdnotify;
 pub mod statesync;
 pub mod status;
+pub mod trackfile;
 pub mod users;

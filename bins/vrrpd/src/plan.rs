@@ -166,6 +166,8 @@ pub enum TrackKey {
     Interface(String),
     /// A `vrrp_script` used by `track_script`.
     Script(String),
+    /// A top-level `track_file` used by an instance or group.
+    File(String),
 }
 
 /// Stable tracker identifiers across reloads: one id per tracked interface or script.
@@ -321,6 +323,19 @@ pub struct ScriptPlan {
     pub ids: Option<Ids>,
 }
 
+/// A `track_file` to watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePlan {
+    /// Name of the `track_file` block.
+    pub name: String,
+    /// Its tracker id.
+    pub id: TrackId,
+    /// The watched file.
+    pub path: std::path::PathBuf,
+    /// `init_file`: create (or overwrite) the file at start-up.
+    pub init_file: Option<kaconf::InitFile>,
+}
+
 /// Everything the daemon runs, plus load-time warnings about what it ignores.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -328,6 +343,8 @@ pub struct Plan {
     pub units: Vec<UnitPlan>,
     /// Scripts used by at least one instance.
     pub scripts: Vec<ScriptPlan>,
+    /// Tracked files used by at least one instance or group.
+    pub files: Vec<FilePlan>,
     /// Problems found while planning (logged by the daemon, printed by `-t`).
     pub warnings: Vec<String>,
     /// Instances that could not be planned (logged as errors).
@@ -369,12 +386,6 @@ fn weight(w: i32) -> i16 {
 /// Warnings about configured features vrrpd ignores (also printed by `-t`).
 pub fn unsupported_warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
-    let track_files = !config.track_files.is_empty()
-        || config.instances.iter().any(|i| !i.track.files.is_empty())
-        || config.sync_groups.iter().any(|g| !g.track.files.is_empty());
-    if track_files {
-        warnings.push("track_file is not implemented by vrrpd and is ignored".to_owned());
-    }
     if config.global.garp.interval_us > 0 || config.instances.iter().any(|i| i.garp.interval_us > 0)
     {
         warnings.push(
@@ -440,6 +451,18 @@ pub fn build(
                 for s in inst.track.scripts.iter().chain(&group_track.scripts) {
                     if !used_scripts.contains(&s.name) {
                         used_scripts.push(s.name.clone());
+                    }
+                }
+                for f in inst.track.files.iter().chain(&group_track.files) {
+                    if plan.files.iter().all(|p| p.name != f.name)
+                        && let Some(file) = config.track_file(&f.name)
+                    {
+                        plan.files.push(FilePlan {
+                            name: file.name.clone(),
+                            id: registry.id(TrackKey::File(file.name.clone())),
+                            path: file.path.clone().into(),
+                            init_file: file.init_file,
+                        });
                     }
                 }
                 planned.push(Some(p));
@@ -614,6 +637,22 @@ fn plan_instance(
             weight: weight(t.weight),
             reverse: t.reverse,
             initial_up,
+        });
+    }
+    for t in inst.track.files.iter().chain(&group_track.files) {
+        if config.track_file(&t.name).is_none() {
+            continue;
+        }
+        let id = registry.id(TrackKey::File(t.name.clone()));
+        if fsm.trackers.iter().any(|x| x.id == id) {
+            continue;
+        }
+        // The daemon reports the file's value before the instance starts.
+        fsm.trackers.push(TrackerConfig {
+            id,
+            weight: weight(t.weight),
+            reverse: t.reverse,
+            initial_up: None,
         });
     }
     fsm.validate().map_err(|e| e.to_string())?;

@@ -41,6 +41,8 @@ pub enum Operation {
     DeleteLink,
     /// Setting an interface up or down.
     SetLinkState,
+    /// Watching files for changes (inotify).
+    WatchFiles,
 }
 
 impl fmt::Display for Operation {
@@ -63,6 +65,7 @@ impl fmt::Display for Operation {
             Self::CreateMacvlan => "create macvlan",
             Self::DeleteLink => "delete interface",
             Self::SetLinkState => "set interface state",
+            Self::WatchFiles => "watch files",
         };
         f.write_str(text)
     }

@@ -16,6 +16,7 @@
 //! * [`Effects`]: the daemon-facing trait, with [`LinuxEffects`] (the real thing) and
 //!   [`RecordingEffects`] (a fake for daemon tests).
 //! * [`iface`]: interface name validation and `SIOCGIF*` lookups (index, MAC, flags).
+//! * [`watch`]: inotify on the directories of tracked files (keepalived's `track_file`).
 //!
 //! Every socket is non-blocking and implements [`mio::event::Source`], so the daemon runs
 //! one mio loop without threads; receive methods drain until `EAGAIN`. The rtnetlink
@@ -89,6 +90,7 @@ pub mod rx;
 #[allow(unsafe_code)] // the only module with `unsafe`: thin system-call wrappers
 mod sys;
 pub mod tx;
+pub mod watch;
 
 pub use addr::{AddOutcome, AddressScope, InterfaceAddress, VirtualAddress};
 pub use effects::{Effects, LinuxEffects, Recorded, RecordingEffects};

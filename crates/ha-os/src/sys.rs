@@ -374,3 +374,21 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     };
     cvt_size(n)
 }
+
+/// inotify_init1(2), non-blocking and close-on-exec.
+pub(crate) fn inotify_init() -> io::Result<OwnedFd> {
+    // SAFETY: inotify_init1(2) takes flags and returns a new descriptor or -1.
+    let fd = cvt(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
+    // SAFETY: `fd` was just returned by inotify_init1(2) and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// inotify_add_watch(2) on `path`; returns the watch descriptor.
+pub(crate) fn inotify_add_watch(
+    fd: BorrowedFd<'_>,
+    path: &std::ffi::CStr,
+    mask: u32,
+) -> io::Result<c_int> {
+    // SAFETY: `path` is a NUL-terminated string live for the call; the kernel only reads it.
+    cvt(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) })
+}
