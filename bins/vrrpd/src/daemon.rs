@@ -247,6 +247,8 @@ struct Member {
     /// `plan.advertised` inline when it is short (the usual one or two addresses), for
     /// checking received adverts without reading a separate allocation per packet.
     advertised_inline: Option<AdvertisedInline>,
+    /// `virtual_routes` this daemon installed and has not removed since.
+    routes: Vec<ha_os::Route>,
 }
 
 /// A copy of up to [`AdvertisedInline::CAPACITY`] advertised addresses.
@@ -291,6 +293,7 @@ impl Member {
             retired_vips: Vec::new(),
             last_advertiser: None,
             installed: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -953,6 +956,59 @@ fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
     }
     if !io.tx.batching {
         flush_adverts(io);
+    }
+    reconcile_routes(unit, io);
+}
+
+/// `virtual_routes` follow the VIPs: present while a member is MASTER and its addresses are
+/// in place (after ssyncpd's commit, with a commit barrier), absent otherwise. Routes a
+/// reload dropped go, new ones come.
+fn reconcile_routes(unit: &mut Unit, io: &mut Io) {
+    for (i, member) in unit.members.iter_mut().enumerate() {
+        if member.plan.routes.is_empty() && member.routes.is_empty() {
+            continue;
+        }
+        let active = unit.fsm.member_state(MemberId(i)) == Some(State::Master)
+            && (!member.installed.is_empty() || member.plan.vips.is_empty())
+            && !io.state_sync.commit_pending(&member.plan.name);
+        let wanted: &[ha_os::Route] = if active { &member.plan.routes } else { &[] };
+        let name = &member.plan.name;
+        let mut kept = Vec::new();
+        for route in std::mem::take(&mut member.routes) {
+            if wanted.contains(&route) {
+                kept.push(route);
+                continue;
+            }
+            match io.rtnl.delete_route(&route) {
+                Ok(o) => debug!(
+                    "({name}) removed route {}/{}: {o:?}",
+                    route.dst, route.prefix_len
+                ),
+                Err(e) => warn!(
+                    "({name}) cannot remove route {}/{}: {e}",
+                    route.dst, route.prefix_len
+                ),
+            }
+        }
+        for route in wanted {
+            if kept.contains(route) {
+                continue;
+            }
+            // Recorded even when refused, so a failing route is tried once per mastership
+            // rather than on every packet.
+            match io.rtnl.add_route(route) {
+                Ok(o) => info!(
+                    "({name}) route {}/{} added: {o:?}",
+                    route.dst, route.prefix_len
+                ),
+                Err(e) => error!(
+                    "({name}) cannot add route {}/{}: {e}",
+                    route.dst, route.prefix_len
+                ),
+            }
+            kept.push(route.clone());
+        }
+        member.routes = kept;
     }
 }
 

@@ -241,6 +241,8 @@ pub struct InstancePlan {
     /// The interface is missing or has no IPv4 address: the instance runs in FAULT
     /// (source 0.0.0.0) until the address appears.
     pub source_missing: bool,
+    /// `virtual_routes` (IPv4), installed while master.
+    pub routes: Vec<ha_os::Route>,
 }
 
 impl InstancePlan {
@@ -368,6 +370,41 @@ fn vip_plan(v: &kaconf::VirtualAddress) -> Option<VipPlan> {
     })
 }
 
+/// An IPv4 `virtual_routes` entry; `None` for IPv6 (warned about at load). A unicast route
+/// with neither gateway nor device goes out of the instance's interface.
+fn route_plan(r: &kaconf::VirtualRoute, interface: &str) -> Option<ha_os::Route> {
+    let v4 = |a: Option<IpAddr>| match a {
+        None => Some(None),
+        Some(IpAddr::V4(a)) => Some(Some(a)),
+        Some(IpAddr::V6(_)) => None,
+    };
+    let IpAddr::V4(dst) = r.dst else {
+        return None;
+    };
+    let kind = match r.kind {
+        kaconf::RouteKind::Unicast => ha_os::RouteType::Unicast,
+        kaconf::RouteKind::Blackhole => ha_os::RouteType::Blackhole,
+        kaconf::RouteKind::Unreachable => ha_os::RouteType::Unreachable,
+        kaconf::RouteKind::Prohibit => ha_os::RouteType::Prohibit,
+    };
+    let via = v4(r.via)?;
+    let dev = match (&r.dev, kind, via) {
+        (None, ha_os::RouteType::Unicast, None) => Some(interface.to_owned()),
+        (dev, _, _) => dev.clone(),
+    };
+    Some(ha_os::Route {
+        dst,
+        prefix_len: r.prefix_len,
+        src: v4(r.src)?,
+        via,
+        dev,
+        scope: r.scope.map(kaconf::Scope::as_u8),
+        table: r.table,
+        metric: r.metric,
+        kind,
+    })
+}
+
 fn garp(g: &kaconf::GarpSettings) -> GarpConfig {
     GarpConfig {
         master_repeat: g.master_repeat,
@@ -396,11 +433,13 @@ pub fn unsupported_warnings(config: &Config) -> Vec<String> {
         warnings.push("lvs_sync_daemon is not implemented by vrrpd and is ignored".to_owned());
     }
     for inst in &config.instances {
-        if !inst.virtual_routes.is_empty() {
-            warnings.push(format!(
-                "({}) virtual_routes are not implemented by vrrpd and are ignored",
-                inst.name
-            ));
+        for r in &inst.virtual_routes {
+            if route_plan(r, &inst.interface).is_none() {
+                warnings.push(format!(
+                    "({}) IPv6 virtual route to {}/{} is ignored (vrrpd installs IPv4 routes)",
+                    inst.name, r.dst, r.prefix_len
+                ));
+            }
         }
     }
     warnings
@@ -682,6 +721,11 @@ fn plan_instance(
         .filter(|n| !n.is_empty())
         .map(Box::new),
         source_missing,
+        routes: inst
+            .virtual_routes
+            .iter()
+            .filter_map(|r| route_plan(r, &inst.interface))
+            .collect(),
     })
 }
 

@@ -43,6 +43,10 @@ pub enum Operation {
     SetLinkState,
     /// Watching files for changes (inotify).
     WatchFiles,
+    /// Adding a route.
+    AddRoute,
+    /// Deleting a route.
+    DeleteRoute,
 }
 
 impl fmt::Display for Operation {
@@ -66,6 +70,8 @@ impl fmt::Display for Operation {
             Self::DeleteLink => "delete interface",
             Self::SetLinkState => "set interface state",
             Self::WatchFiles => "watch files",
+            Self::AddRoute => "add route",
+            Self::DeleteRoute => "delete route",
         };
         f.write_str(text)
     }

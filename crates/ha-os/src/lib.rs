@@ -16,6 +16,8 @@
 //! * [`Effects`]: the daemon-facing trait, with [`LinuxEffects`] (the real thing) and
 //!   [`RecordingEffects`] (a fake for daemon tests).
 //! * [`iface`]: interface name validation and `SIOCGIF*` lookups (index, MAC, flags).
+//! * [`route`]: IPv4 routes installed while master (keepalived's `virtual_routes`),
+//!   protocol 18.
 //! * [`watch`]: inotify on the directories of tracked files (keepalived's `track_file`).
 //!
 //! Every socket is non-blocking and implements [`mio::event::Source`], so the daemon runs
@@ -85,6 +87,7 @@ pub mod garp;
 pub mod iface;
 pub mod link;
 mod nlwire;
+pub mod route;
 pub mod rtnl;
 pub mod rx;
 #[allow(unsafe_code)] // the only module with `unsafe`: thin system-call wrappers
@@ -101,6 +104,7 @@ pub use link::{
     CreateOutcome, DeleteOutcome, LinkInfo, MacvlanMode, MacvlanSpec, vmac_address,
     vmac_interface_name,
 };
+pub use route::{Route, RouteType};
 pub use rtnl::Rtnetlink;
 pub use rx::{
     Demux, IpProtocol, ReceivedPacket, RxBinding, RxKey, RxPool, RxSocket, VRRP_GROUP, vrid_of,

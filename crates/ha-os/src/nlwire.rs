@@ -27,6 +27,15 @@ pub(crate) const RTM_SETLINK: u16 = 19;
 pub(crate) const RTM_NEWADDR: u16 = 20;
 pub(crate) const RTM_DELADDR: u16 = 21;
 pub(crate) const RTM_GETADDR: u16 = 22;
+pub(crate) const RTM_NEWROUTE: u16 = 24;
+pub(crate) const RTM_DELROUTE: u16 = 25;
+
+pub(crate) const RTA_DST: u16 = 1;
+pub(crate) const RTA_OIF: u16 = 4;
+pub(crate) const RTA_GATEWAY: u16 = 5;
+pub(crate) const RTA_PRIORITY: u16 = 6;
+pub(crate) const RTA_PREFSRC: u16 = 7;
+pub(crate) const RTA_TABLE: u16 = 15;
 
 pub(crate) const IFA_ADDRESS: u16 = 1;
 pub(crate) const IFA_LOCAL: u16 = 2;
@@ -88,6 +97,29 @@ impl RequestBuilder {
         self.buf
             .extend_from_slice(&[libc::AF_INET as u8, prefix_len, 0, scope]);
         self.buf.extend_from_slice(&index.to_ne_bytes());
+        self
+    }
+
+    /// Appends `struct rtmsg` (IPv4, no source prefix, TOS 0, no flags).
+    pub(crate) fn rtmsg(
+        mut self,
+        dst_len: u8,
+        table: u8,
+        protocol: u8,
+        scope: u8,
+        kind: u8,
+    ) -> Self {
+        self.buf.extend_from_slice(&[
+            libc::AF_INET as u8,
+            dst_len,
+            0,
+            0,
+            table,
+            protocol,
+            scope,
+            kind,
+        ]);
+        self.buf.extend_from_slice(&0u32.to_ne_bytes());
         self
     }
 

@@ -391,3 +391,91 @@ fn ioctl_lookups_agree_with_netlink_and_ip() {
     let err = query.flags("").unwrap_err();
     assert!(matches!(err, OsError::InvalidInterfaceName { .. }), "{err}");
 }
+
+#[test]
+fn routes_are_added_with_protocol_keepalived_and_deleted() {
+    let Some((lab, mut nl)) = one_ns_with_veth("route") else {
+        return;
+    };
+    let shown = |lab: &Lab| {
+        let mut lines: Vec<String> = lab
+            .ip(0, &["-4", "route", "show", "table", "all", "proto", "18"])
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        lines.sort();
+        lines
+    };
+    let via = ha_os::Route {
+        dst: Ipv4Addr::new(10, 123, 0, 0),
+        prefix_len: 24,
+        src: Some(Ipv4Addr::new(192, 168, 200, 2)),
+        via: Some(Ipv4Addr::new(192, 168, 200, 3)),
+        dev: Some("v0".into()),
+        scope: None,
+        table: None,
+        metric: Some(50),
+        kind: ha_os::RouteType::Unicast,
+    };
+    let blackhole = ha_os::Route {
+        dst: Ipv4Addr::new(10, 124, 0, 0),
+        prefix_len: 16,
+        src: None,
+        via: None,
+        dev: None,
+        scope: None,
+        table: Some(1000),
+        metric: None,
+        kind: ha_os::RouteType::Blackhole,
+    };
+    let on_link = ha_os::Route {
+        dst: Ipv4Addr::new(10, 125, 0, 0),
+        prefix_len: 24,
+        src: None,
+        via: None,
+        dev: Some("v0".into()),
+        scope: None,
+        table: None,
+        metric: None,
+        kind: ha_os::RouteType::Unicast,
+    };
+    for r in [&via, &blackhole, &on_link] {
+        assert_eq!(nl.add_route(r).unwrap(), AddOutcome::Added, "{r:?}");
+        assert_eq!(nl.add_route(r).unwrap(), AddOutcome::AlreadyPresent);
+    }
+    // `ip` omits the protocol it filtered on: these are exactly the protocol-18 routes.
+    assert_eq!(
+        shown(&lab),
+        vec![
+            "10.123.0.0/24 via 192.168.200.3 dev v0 src 192.168.200.2 metric 50",
+            "10.125.0.0/24 dev v0 scope link",
+            "blackhole 10.124.0.0/16 table 1000",
+        ]
+    );
+    for r in [&via, &blackhole, &on_link] {
+        assert_eq!(nl.delete_route(r).unwrap(), DeleteOutcome::Deleted);
+        assert_eq!(nl.delete_route(r).unwrap(), DeleteOutcome::NotPresent);
+    }
+    assert!(shown(&lab).is_empty());
+    // A unicast route needs somewhere to go; an unknown device is a typed error.
+    let nowhere = ha_os::Route {
+        dev: None,
+        via: None,
+        ..on_link.clone()
+    };
+    assert!(matches!(
+        nl.add_route(&nowhere),
+        Err(OsError::InvalidArgument { .. })
+    ));
+    let missing = ha_os::Route {
+        dev: Some("nosuch0".into()),
+        ..on_link
+    };
+    assert!(matches!(
+        nl.add_route(&missing),
+        Err(OsError::NoSuchInterface {
+            op: Operation::AddRoute,
+            ..
+        })
+    ));
+}
