@@ -38,6 +38,7 @@ use crate::cli::Options;
 use crate::clock::Clock;
 use crate::control::{ControlServer, MetricsServer};
 use crate::fifo::NotifyFifo;
+use crate::garpq::GarpPacer;
 use crate::plan::{
     self, ADVERT_SLACK, Host, InstancePlan, NotifyPlan, Plan, TrackRegistry, UnitPlan, secs_u8,
 };
@@ -425,6 +426,8 @@ struct Io {
     /// Entries in all members' `installed` lists (never below the true number): when
     /// zero, the once-a-second VIP check has nothing to look at and skips the members.
     installed_count: usize,
+    /// Gratuitous ARPs of interfaces with a `garp_interval`, waiting their turn.
+    garp_pacer: GarpPacer,
 }
 
 /// Adverts produced by one pass over the state machines, sent together by
@@ -695,6 +698,7 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                     Err(e) => error!("({name}) VRID {vrid}: cannot {verb} {addr} on {dev}: {e}"),
                 }
                 if !add {
+                    io.garp_pacer.forget(&dev, &[address]);
                     let before = member.installed.len();
                     member.installed.retain(|(_, a)| *a != address);
                     let removed = before - member.installed.len();
@@ -717,6 +721,22 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                     Some((_, list)) => list.push(vip.addr.address),
                     None => by_dev.push((vip.dev.clone(), vec![vip.addr.address])),
                 }
+            }
+            let interval = member.plan.garp_interval;
+            if !interval.is_zero() {
+                let now = StdInstant::now();
+                for (dev, list) in by_dev {
+                    let dropped = io
+                        .garp_pacer
+                        .push(&dev, interval, &list, *repeat as usize, now);
+                    if dropped > 0 {
+                        warn!(
+                            "({name}) VRID {vrid} on {dev}: {dropped} queued gratuitous ARPs dropped (garp_interval backlog)"
+                        );
+                    }
+                }
+                send_due_garps(io);
+                return;
             }
             for (dev, list) in by_dev {
                 let result = io
@@ -772,6 +792,20 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
             }
         }
         Effect::SyncCommit | Effect::SyncRelease => {}
+    }
+}
+
+/// Sends the paced gratuitous ARPs whose turn has come.
+fn send_due_garps(io: &mut Io) {
+    for (dev, vip) in io.garp_pacer.due(StdInstant::now()) {
+        let result = io.garp(&dev).and_then(|g| g.send(vip));
+        match result {
+            Ok(()) => debug!("sent a gratuitous ARP for {vip} on {dev}"),
+            Err(e) => {
+                io.garps.remove(&dev);
+                warn!("cannot send gratuitous ARP for {vip} on {dev}: {e}");
+            }
+        }
     }
 }
 
@@ -1421,6 +1455,7 @@ impl Daemon {
                 state_sync,
                 tx: TxQueue::default(),
                 installed_count: 0,
+                garp_pacer: GarpPacer::default(),
             },
             query,
             rx: RxPool::new(),
@@ -2083,6 +2118,7 @@ impl Daemon {
             fsm,
             self.scripts.next_deadline(),
             self.io.notifier.next_deadline(),
+            self.io.garp_pacer.next_deadline(),
             Some(self.next_housekeeping),
             self.delayed.as_ref().map(|(t, _)| *t),
         ]
@@ -2107,6 +2143,7 @@ impl Daemon {
             self.refresh_interface_names();
             self.ifindex = self.interface_indexes();
         }
+        send_due_garps(&mut self.io);
         if StdInstant::now() >= self.next_housekeeping {
             self.next_housekeeping = StdInstant::now() + HOUSEKEEPING;
             self.housekeeping();

@@ -18,6 +18,7 @@
 //! * [`users`]: `script_user` / per-script users resolved from `/etc/passwd` and
 //!   `/etc/group`.
 //! * [`fifo`]: the keepalived-compatible notify FIFO.
+//! * [`garpq`]: `garp_interval` pacing of gratuitous ARPs per interface.
 //! * [`status`]: the status model (JSON for `vrrpd status`/`events`, table, Prometheus).
 //! * [`control`]: the Unix status socket and the opt-in HTTP metrics endpoint.
 //! * [`sdnotify`]: systemd readiness (`READY=1`, `RELOADING=1`, `STOPPING=1`).
@@ -40,6 +41,7 @@ pub mod clock;
 pub mod control;
 pub mod daemon;
 pub mod fifo;
+pub mod garpq;
 pub mod pidfile;
 pub mod plan;
 pub mod sdnotify;

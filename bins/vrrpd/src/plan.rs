@@ -243,6 +243,8 @@ pub struct InstancePlan {
     pub source_missing: bool,
     /// `virtual_routes` (IPv4), installed while master.
     pub routes: Vec<ha_os::Route>,
+    /// `garp_interval`: spacing of gratuitous ARPs on an interface (zero: bursts).
+    pub garp_interval: std::time::Duration,
 }
 
 impl InstancePlan {
@@ -423,12 +425,6 @@ fn weight(w: i32) -> i16 {
 /// Warnings about configured features vrrpd ignores (also printed by `-t`).
 pub fn unsupported_warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
-    if config.global.garp.interval_us > 0 || config.instances.iter().any(|i| i.garp.interval_us > 0)
-    {
-        warnings.push(
-            "garp_interval / vrrp_garp_interval is not implemented by vrrpd: gratuitous ARPs of a burst are sent back to back".to_owned(),
-        );
-    }
     if config.global.lvs_sync_daemon.is_some() {
         warnings.push("lvs_sync_daemon is not implemented by vrrpd and is ignored".to_owned());
     }
@@ -721,6 +717,7 @@ fn plan_instance(
         .filter(|n| !n.is_empty())
         .map(Box::new),
         source_missing,
+        garp_interval: std::time::Duration::from_micros(inst.garp.interval_us),
         routes: inst
             .virtual_routes
             .iter()

@@ -56,10 +56,13 @@ fn config_test_statuses() {
     // Warnings alone exit 0; unsupported features are reported as warnings.
     let (code, err) = check(
         "warn.conf",
-        &CLEAN.replace("priority 100", "priority 100\n    garp_interval 0.5"),
+        &CLEAN.replace(
+            "priority 100",
+            "priority 100\n    virtual_routes {\n        2001:db8:1::/64 dev eth0\n    }",
+        ),
     );
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("garp_interval"), "{err}");
+    assert!(err.contains("IPv6 virtual route"), "{err}");
     // track_file is implemented: no warning.
     let (code, err) = check(
         "track.conf",
@@ -130,8 +133,8 @@ fn config_test_checks_scripts_and_users() {
     assert!(err.contains("not-exec.sh is not executable"), "{err}");
     assert!(err.contains("unknown user \"no_such_user_zz\""), "{err}");
     assert!(
-        err.contains("garp_interval"),
-        "keepalived-style warning: {err}"
+        !err.contains("garp_interval"),
+        "garp_interval is implemented: {err}"
     );
 
     // The same with a good script and a known user is clean.
