@@ -418,6 +418,27 @@ fn garp(g: &kaconf::GarpSettings) -> GarpConfig {
     }
 }
 
+/// Adds a tracker unless the instance already has one with this id (an instance and its
+/// group may list the same object); returns whether it was added.
+fn add_tracker(
+    fsm: &mut InstanceConfig,
+    id: TrackId,
+    w: i32,
+    reverse: bool,
+    initial_up: Option<bool>,
+) -> bool {
+    if fsm.trackers.iter().any(|x| x.id == id) {
+        return false;
+    }
+    fsm.trackers.push(TrackerConfig {
+        id,
+        weight: weight(w),
+        reverse,
+        initial_up,
+    });
+    true
+}
+
 fn weight(w: i32) -> i16 {
     w.clamp(-253, 253) as i16
 }
@@ -643,52 +664,29 @@ fn plan_instance(
     let mut tracked_interfaces = Vec::new();
     for t in inst.track.interfaces.iter().chain(&group_track.interfaces) {
         let id = registry.id(TrackKey::Interface(t.name.clone()));
-        if fsm.trackers.iter().any(|x| x.id == id) {
-            continue;
+        let up = host.link_up(&t.name).unwrap_or(false);
+        if add_tracker(&mut fsm, id, t.weight, t.reverse, Some(up)) {
+            tracked_interfaces.push((t.name.clone(), id));
         }
-        fsm.trackers.push(TrackerConfig {
-            id,
-            weight: weight(t.weight),
-            reverse: t.reverse,
-            initial_up: Some(host.link_up(&t.name).unwrap_or(false)),
-        });
-        tracked_interfaces.push((t.name.clone(), id));
     }
     for t in inst.track.scripts.iter().chain(&group_track.scripts) {
         let Some(script) = config.script(&t.name) else {
             continue;
         };
-        let id = registry.id(TrackKey::Script(t.name.clone()));
-        if fsm.trackers.iter().any(|x| x.id == id) {
-            continue;
-        }
         let initial_up = match script_status.get(&t.name) {
             Some(up) => Some(*up),
             None if script.init_fail => Some(false),
             None => None,
         };
-        fsm.trackers.push(TrackerConfig {
-            id,
-            weight: weight(t.weight),
-            reverse: t.reverse,
-            initial_up,
-        });
+        let id = registry.id(TrackKey::Script(t.name.clone()));
+        add_tracker(&mut fsm, id, t.weight, t.reverse, initial_up);
     }
     for t in inst.track.files.iter().chain(&group_track.files) {
-        if config.track_file(&t.name).is_none() {
-            continue;
+        if config.track_file(&t.name).is_some() {
+            // The daemon reports the file's value before the instance starts.
+            let id = registry.id(TrackKey::File(t.name.clone()));
+            add_tracker(&mut fsm, id, t.weight, t.reverse, None);
         }
-        let id = registry.id(TrackKey::File(t.name.clone()));
-        if fsm.trackers.iter().any(|x| x.id == id) {
-            continue;
-        }
-        // The daemon reports the file's value before the instance starts.
-        fsm.trackers.push(TrackerConfig {
-            id,
-            weight: weight(t.weight),
-            reverse: t.reverse,
-            initial_up: None,
-        });
     }
     fsm.validate().map_err(|e| e.to_string())?;
     Ok(InstancePlan {

@@ -80,6 +80,40 @@
 
 #![deny(unsafe_code)]
 
+/// Implements [`mio::event::Source`] for a type by delegating to the raw descriptor in
+/// `$field` (an `OwnedFd` or a `File`), so every socket joins the daemon's one mio loop.
+macro_rules! fd_source {
+    ($ty:ty, $field:ident) => {
+        impl mio::event::Source for $ty {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                use std::os::fd::AsRawFd;
+                mio::unix::SourceFd(&self.$field.as_raw_fd()).register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                use std::os::fd::AsRawFd;
+                mio::unix::SourceFd(&self.$field.as_raw_fd()).reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                use std::os::fd::AsRawFd;
+                mio::unix::SourceFd(&self.$field.as_raw_fd()).deregister(registry)
+            }
+        }
+    };
+}
+pub(crate) use fd_source;
+
 pub mod addr;
 pub mod effects;
 pub mod error;

@@ -6,10 +6,8 @@
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
-use mio::event::Source;
-use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::error::{Operation, OsError, Result};
@@ -309,29 +307,7 @@ impl RxSocket {
     }
 }
 
-impl Source for RxSocket {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.fd.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.fd.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.fd.as_raw_fd()).deregister(registry)
-    }
-}
+crate::fd_source!(RxSocket, fd);
 
 /// One received packet, borrowed from the pool's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,11 +12,7 @@
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-
-use mio::event::Source;
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use std::os::fd::{AsFd, OwnedFd};
 
 use crate::error::{Operation, OsError, Result};
 use crate::iface::validate_interface_name;
@@ -145,29 +141,7 @@ impl Sender {
     }
 }
 
-impl Source for Sender {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.fd.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.fd.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.fd.as_raw_fd()).deregister(registry)
-    }
-}
+crate::fd_source!(Sender, fd);
 
 #[cfg(test)]
 mod tests {

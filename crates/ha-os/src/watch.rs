@@ -9,13 +9,9 @@ use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-
-use mio::event::Source;
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
 
 use crate::error::{Operation, OsError, Result};
 use crate::sys;
@@ -138,27 +134,7 @@ fn parse_events(mut bytes: &[u8]) -> impl Iterator<Item = (i32, u32, &OsStr)> {
     })
 }
 
-impl Source for FileWatch {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.inotify.as_raw_fd()).register(registry, token, interests)
-    }
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        SourceFd(&self.inotify.as_raw_fd()).reregister(registry, token, interests)
-    }
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.inotify.as_raw_fd()).deregister(registry)
-    }
-}
+crate::fd_source!(FileWatch, inotify);
 
 #[cfg(test)]
 mod tests {
