@@ -162,6 +162,10 @@ struct OsHost<'a> {
 }
 
 impl Host for OsHost<'_> {
+    fn track_file_value(&mut self, path: &Path) -> i32 {
+        crate::trackfile::read_value(path).unwrap_or(0)
+    }
+
     fn primary_ipv4(&mut self, interface: &str, exclude: &[Ipv4Addr]) -> Option<Ipv4Addr> {
         const IFA_F_SECONDARY: u32 = 0x01;
         let addrs = self.rtnl.list_addresses(interface).ok()?;
@@ -676,6 +680,18 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
     match effect {
         Effect::InstallVips(list) | Effect::RemoveVips(list) => {
             let add = matches!(effect, Effect::InstallVips(_));
+            // Leaving MASTER (every address goes): routes first, as keepalived does, while
+            // their source addresses still exist.
+            if !add
+                && !member.routes.is_empty()
+                && member
+                    .installed
+                    .iter()
+                    .all(|(_, a)| list.contains(&IpAddr::V4(*a)))
+            {
+                let routes = std::mem::take(&mut member.routes);
+                remove_routes(&name, &routes, io);
+            }
             for addr in list {
                 let Some(vip) = member.vip(*addr) else {
                     continue;
@@ -996,38 +1012,34 @@ fn drain(unit: &mut Unit, io: &mut Io, now: Instant) {
 
 /// `virtual_routes` follow the VIPs: present while a member is MASTER and its addresses are
 /// in place (after ssyncpd's commit, with a commit barrier), absent otherwise. Routes a
-/// reload dropped go, new ones come.
+/// reload dropped go, new ones come. Cheap when nothing is to change (it runs after every
+/// `drain`).
 fn reconcile_routes(unit: &mut Unit, io: &mut Io) {
     for (i, member) in unit.members.iter_mut().enumerate() {
         if member.plan.routes.is_empty() && member.routes.is_empty() {
             continue;
         }
-        let active = unit.fsm.member_state(MemberId(i)) == Some(State::Master)
+        let master = unit.fsm.member_state(MemberId(i)) == Some(State::Master);
+        if !master && member.routes.is_empty() {
+            continue;
+        }
+        if master && member.routes == member.plan.routes {
+            continue;
+        }
+        let active = master
             && (!member.installed.is_empty() || member.plan.vips.is_empty())
             && !io.state_sync.commit_pending(&member.plan.name);
         let wanted: &[ha_os::Route] = if active { &member.plan.routes } else { &[] };
-        let name = &member.plan.name;
-        let mut kept = Vec::new();
-        for route in std::mem::take(&mut member.routes) {
-            if wanted.contains(&route) {
-                kept.push(route);
-                continue;
-            }
-            match io.rtnl.delete_route(&route) {
-                Ok(o) => debug!(
-                    "({name}) removed route {}/{}: {o:?}",
-                    route.dst, route.prefix_len
-                ),
-                Err(e) => warn!(
-                    "({name}) cannot remove route {}/{}: {e}",
-                    route.dst, route.prefix_len
-                ),
-            }
-        }
+        let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut member.routes)
+            .into_iter()
+            .partition(|r| wanted.contains(r));
+        remove_routes(&member.plan.name, &gone, io);
+        let mut installed = kept;
         for route in wanted {
-            if kept.contains(route) {
+            if installed.contains(route) {
                 continue;
             }
+            let name = &member.plan.name;
             // Recorded even when refused, so a failing route is tried once per mastership
             // rather than on every packet.
             match io.rtnl.add_route(route) {
@@ -1040,9 +1052,25 @@ fn reconcile_routes(unit: &mut Unit, io: &mut Io) {
                     route.dst, route.prefix_len
                 ),
             }
-            kept.push(route.clone());
+            installed.push(route.clone());
         }
-        member.routes = kept;
+        member.routes = installed;
+    }
+}
+
+/// Deletes `routes` (installed by instance `name`), logging the outcome.
+fn remove_routes(name: &str, routes: &[ha_os::Route], io: &mut Io) {
+    for route in routes {
+        match io.rtnl.delete_route(route) {
+            Ok(o) => debug!(
+                "({name}) removed route {}/{}: {o:?}",
+                route.dst, route.prefix_len
+            ),
+            Err(e) => warn!(
+                "({name}) cannot remove route {}/{}: {e}",
+                route.dst, route.prefix_len
+            ),
+        }
     }
 }
 
@@ -1480,6 +1508,7 @@ impl Daemon {
             deadlines: Deadlines::default(),
             interface_names: Vec::new(),
         };
+        crate::trackfile::init_files(&config, false);
         let plan = daemon.plan(&config, &HashMap::new());
         let delay = StdDuration::from_micros(config.global.startup_delay_us);
         // Dropped before the units are built, so it does not add to the start-up peak.
@@ -2353,6 +2382,7 @@ impl Daemon {
         }
         self.users = UserDb::system();
         let verdicts = self.scripts.verdicts();
+        crate::trackfile::init_files(&config, true);
         let plan = self.plan(&config, &verdicts);
         self.files.stop(self.poll.registry());
         self.files = TrackFiles::start(plan.files.clone(), self.poll.registry(), FILES_TOKEN);

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use kaconf::{Config, Notify, NotifyScript, RunAs, UnicastPeer};
-use vrrp_fsm::{AuthKind, Duration, GarpConfig, InstanceConfig, TrackId, TrackerConfig};
+use vrrp_fsm::{
+    AuthKind, Duration, GarpConfig, InstanceConfig, TrackId, TrackStatus, TrackerConfig,
+};
 use vrrp_wire::{Auth, Vrid};
 
 use crate::children::Job;
@@ -157,6 +159,8 @@ pub trait Host {
     fn primary_ipv4(&mut self, interface: &str, exclude: &[Ipv4Addr]) -> Option<Ipv4Addr>;
     /// Whether `interface` is up and running (`None`: it does not exist).
     fn link_up(&mut self, interface: &str) -> Option<bool>;
+    /// The number a tracked file holds now (0 when missing or unreadable).
+    fn track_file_value(&mut self, path: &std::path::Path) -> i32;
 }
 
 /// What a [`TrackId`] stands for.
@@ -383,6 +387,8 @@ fn route_plan(r: &kaconf::VirtualRoute, interface: &str) -> Option<ha_os::Route>
     let IpAddr::V4(dst) = r.dst else {
         return None;
     };
+    // The kernel wants the network address (host bits are warned about at load).
+    let dst = network(dst, r.prefix_len);
     let kind = match r.kind {
         kaconf::RouteKind::Unicast => ha_os::RouteType::Unicast,
         kaconf::RouteKind::Blackhole => ha_os::RouteType::Blackhole,
@@ -407,6 +413,14 @@ fn route_plan(r: &kaconf::VirtualRoute, interface: &str) -> Option<ha_os::Route>
     })
 }
 
+/// `addr` with the bits past `prefix_len` cleared.
+fn network(addr: Ipv4Addr, prefix_len: u8) -> Ipv4Addr {
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(prefix_len.min(32)))
+        .unwrap_or(0);
+    Ipv4Addr::from(u32::from(addr) & mask)
+}
+
 fn garp(g: &kaconf::GarpSettings) -> GarpConfig {
     GarpConfig {
         master_repeat: g.master_repeat,
@@ -425,7 +439,7 @@ fn add_tracker(
     id: TrackId,
     w: i32,
     reverse: bool,
-    initial_up: Option<bool>,
+    initial: Option<TrackStatus>,
 ) -> bool {
     if fsm.trackers.iter().any(|x| x.id == id) {
         return false;
@@ -434,7 +448,7 @@ fn add_tracker(
         id,
         weight: weight(w),
         reverse,
-        initial_up,
+        initial,
     });
     true
 }
@@ -451,11 +465,16 @@ pub fn unsupported_warnings(config: &Config) -> Vec<String> {
     }
     for inst in &config.instances {
         for r in &inst.virtual_routes {
-            if route_plan(r, &inst.interface).is_none() {
-                warnings.push(format!(
+            match route_plan(r, &inst.interface) {
+                None => warnings.push(format!(
                     "({}) IPv6 virtual route to {}/{} is ignored (vrrpd installs IPv4 routes)",
                     inst.name, r.dst, r.prefix_len
-                ));
+                )),
+                Some(p) if IpAddr::V4(p.dst) != r.dst => warnings.push(format!(
+                    "({}) virtual route {}/{} has host bits set; installing {}/{}",
+                    inst.name, r.dst, r.prefix_len, p.dst, p.prefix_len
+                )),
+                Some(_) => {}
             }
         }
     }
@@ -516,7 +535,7 @@ pub fn build(
                         plan.files.push(FilePlan {
                             name: file.name.clone(),
                             id: registry.id(TrackKey::File(file.name.clone())),
-                            path: file.path.clone().into(),
+                            path: crate::trackfile::absolute(std::path::Path::new(&file.path)),
                             init_file: file.init_file,
                         });
                     }
@@ -665,7 +684,12 @@ fn plan_instance(
     for t in inst.track.interfaces.iter().chain(&group_track.interfaces) {
         let id = registry.id(TrackKey::Interface(t.name.clone()));
         let up = host.link_up(&t.name).unwrap_or(false);
-        if add_tracker(&mut fsm, id, t.weight, t.reverse, Some(up)) {
+        let status = if up {
+            TrackStatus::Up
+        } else {
+            TrackStatus::Down
+        };
+        if add_tracker(&mut fsm, id, t.weight, t.reverse, Some(status)) {
             tracked_interfaces.push((t.name.clone(), id));
         }
     }
@@ -673,19 +697,28 @@ fn plan_instance(
         let Some(script) = config.script(&t.name) else {
             continue;
         };
-        let initial_up = match script_status.get(&t.name) {
-            Some(up) => Some(*up),
-            None if script.init_fail => Some(false),
+        let initial = match script_status.get(&t.name) {
+            Some(true) => Some(TrackStatus::Up),
+            Some(false) => Some(TrackStatus::Down),
+            None if script.init_fail => Some(TrackStatus::Down),
             None => None,
         };
         let id = registry.id(TrackKey::Script(t.name.clone()));
-        add_tracker(&mut fsm, id, t.weight, t.reverse, initial_up);
+        add_tracker(&mut fsm, id, t.weight, t.reverse, initial);
     }
     for t in inst.track.files.iter().chain(&group_track.files) {
-        if config.track_file(&t.name).is_some() {
-            // The daemon reports the file's value before the instance starts.
+        if let Some(file) = config.track_file(&t.name) {
+            // Known from the start (and for a tracker a reload adds): no transient FAULT.
+            let path = crate::trackfile::absolute(std::path::Path::new(&file.path));
+            let value = host.track_file_value(&path);
             let id = registry.id(TrackKey::File(t.name.clone()));
-            add_tracker(&mut fsm, id, t.weight, t.reverse, None);
+            add_tracker(
+                &mut fsm,
+                id,
+                t.weight,
+                t.reverse,
+                Some(TrackStatus::Value(value)),
+            );
         }
     }
     fsm.validate().map_err(|e| e.to_string())?;
@@ -737,6 +770,9 @@ mod tests {
         fn link_up(&mut self, interface: &str) -> Option<bool> {
             Some(interface != "down0")
         }
+        fn track_file_value(&mut self, _path: &std::path::Path) -> i32 {
+            0
+        }
     }
 
     fn build_text(text: &str) -> Plan {
@@ -784,8 +820,8 @@ mod tests {
             a.fsm.trackers,
             plan.warnings
         );
-        assert_eq!(a.fsm.trackers[0].initial_up, Some(false));
-        assert_eq!(a.fsm.trackers[1].initial_up, None);
+        assert_eq!(a.fsm.trackers[0].initial, Some(TrackStatus::Down));
+        assert_eq!(a.fsm.trackers[1].initial, None);
         let c = &plan.units[1].members[0];
         assert!(c.is_unicast());
         assert_eq!(c.fsm.source, Ipv4Addr::new(10, 0, 0, 9));
@@ -839,5 +875,14 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(r.id(TrackKey::Interface("eth1".into())), a);
         assert_eq!(r.key(b), Some(&TrackKey::Script("s".into())));
+    }
+
+    #[test]
+    fn route_destinations_lose_their_host_bits() {
+        let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(network(a("10.1.2.3"), 24), a("10.1.2.0"));
+        assert_eq!(network(a("10.1.2.3"), 0), a("0.0.0.0"));
+        assert_eq!(network(a("10.1.2.3"), 32), a("10.1.2.3"));
+        assert_eq!(network(a("10.1.2.255"), 31), a("10.1.2.254"));
     }
 }

@@ -5,12 +5,15 @@
 //! machine does the arithmetic ([`TrackStatus::Value`]).
 //!
 //! A file that is missing, unreadable or does not start with a number counts as 0, as in
-//! keepalived. `init_file` creates the file at start-up (or overwrites it).
+//! keepalived; a number out of range leaves the previous value. `init_file` creates the
+//! file at start-up (`overwrite`: replaces it, but never on a reload, so an operator's
+//! value survives one), refusing anything but a regular file.
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 use ha_os::watch::FileWatch;
 use mio::{Interest, Registry, Token};
@@ -31,9 +34,9 @@ pub struct TrackFiles {
 }
 
 impl TrackFiles {
-    /// Applies `init_file`, reads every file and starts watching them (registered with
-    /// `registry` under `token`). Problems are logged; a file that cannot be watched is
-    /// still read at every reload.
+    /// Reads every file and starts watching them (registered with `registry` under
+    /// `token`). Problems are logged; a file that cannot be watched is still read at
+    /// every reload.
     pub fn start(plans: Vec<FilePlan>, registry: &Registry, token: Token) -> TrackFiles {
         let mut watch = if plans.is_empty() {
             None
@@ -44,9 +47,6 @@ impl TrackFiles {
         };
         let mut values = HashMap::new();
         for plan in &plans {
-            if let Some(init) = &plan.init_file {
-                init_file(&plan.path, init.value, init.overwrite);
-            }
             if let Some(w) = watch.as_mut()
                 && let Err(e) = w.add(&plan.path)
             {
@@ -55,7 +55,7 @@ impl TrackFiles {
                     plan.name
                 );
             }
-            let value = read_value(&plan.path);
+            let value = read_value(&plan.path).unwrap_or(0);
             info!(
                 "track_file {}: {} holds {value}",
                 plan.name,
@@ -105,7 +105,13 @@ impl TrackFiles {
         let mut out = Vec::new();
         for path in changed {
             for plan in self.plans.iter().filter(|p| p.path == path) {
-                let value = read_value(&plan.path);
+                let Some(value) = read_value(&plan.path) else {
+                    warn!(
+                        "track_file {}: value out of range; keeping the last one",
+                        plan.name
+                    );
+                    continue;
+                };
                 if self.values.insert(plan.id, value) != Some(value) {
                     info!("track_file {}: value {value}", plan.name);
                     out.push((plan.id, TrackStatus::Value(value)));
@@ -116,45 +122,96 @@ impl TrackFiles {
     }
 }
 
-/// Writes `value` to `path` if it does not exist (or always, with `overwrite`).
-fn init_file(path: &Path, value: i64, overwrite: bool) {
-    if !overwrite && path.exists() {
-        return;
-    }
-    if let Err(e) = fs::write(path, format!("{value}\n")) {
-        warn!("track_file: cannot initialise {}: {e}", path.display());
+/// Applies the `init_file` of every `track_file` block: writes its value to a missing
+/// file, or to an existing one with `overwrite` (except on a reload).
+pub fn init_files(config: &kaconf::Config, reload: bool) {
+    for file in &config.track_files {
+        let Some(init) = file.init_file else {
+            continue;
+        };
+        let path = absolute(Path::new(&file.path));
+        if let Err(e) = init_file(&path, init.value, init.overwrite && !reload) {
+            warn!(
+                "track_file {}: cannot initialise {}: {e}",
+                file.name,
+                path.display()
+            );
+        }
     }
 }
 
-/// The number a tracked file holds (0 when missing, unreadable or not a number).
-pub fn read_value(path: &Path) -> i32 {
+/// The configured path made absolute (against the working directory), so that it equals
+/// the paths the watch reports.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Writes `value` to `path` if it does not exist (or always, with `overwrite`). Only a
+/// regular file is written, never through a symbolic link (vrrpd runs as root).
+fn init_file(path: &Path, value: i64, overwrite: bool) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => {
+            return Err(io::Error::other("not a regular file"));
+        }
+        Ok(_) if !overwrite => return Ok(()),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    file.write_all(format!("{value}\n").as_bytes())
+}
+
+/// The number a tracked file holds: 0 when missing, unreadable or not a number; `None`
+/// when the number is out of range.
+pub fn read_value(path: &Path) -> Option<i32> {
     let mut text = Vec::new();
     match fs::File::open(path).and_then(|f| f.take(READ_LIMIT).read_to_end(&mut text)) {
         Ok(_) => parse_value(&text),
-        Err(_) => 0,
+        Err(_) => Some(0),
     }
 }
 
-/// Leading whitespace, an optional sign and decimal digits, like `strtol`; anything
-/// after the digits is ignored; out-of-range values saturate.
-pub fn parse_value(text: &[u8]) -> i32 {
+/// Like `strtol(text, _, 0)`: leading whitespace, an optional sign, then a decimal, `0x`
+/// hexadecimal or `0` octal number; anything after it is ignored; no digits is 0. `None`
+/// when the number does not fit in an `i32`.
+pub fn parse_value(text: &[u8]) -> Option<i32> {
     let start = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(text.len());
     let rest = text.get(start..).unwrap_or_default();
-    let (negative, digits) = match rest.first() {
+    let (negative, rest) = match rest.first() {
         Some(b'-') => (true, rest.get(1..).unwrap_or_default()),
         Some(b'+') => (false, rest.get(1..).unwrap_or_default()),
         _ => (false, rest),
     };
+    let hex_digits = match rest {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => rest.get(2..),
+        _ => None,
+    };
+    let (radix, digits) = match (hex_digits, rest) {
+        (Some(digits), _) => (16, digits),
+        (None, [b'0', ..]) => (8, rest),
+        (None, _) => (10, rest),
+    };
     let mut value: i64 = 0;
-    for &d in digits.iter().take_while(|b| b.is_ascii_digit()) {
-        value = (value * 10 + i64::from(d - b'0')).min(i64::from(u32::MAX));
+    for &b in digits {
+        let Some(d) = char::from(b).to_digit(radix) else {
+            break;
+        };
+        value = value * i64::from(radix) + i64::from(d);
+        if value > i64::from(u32::MAX) {
+            return None;
+        }
     }
-    let signed = if negative { -value } else { value };
-    // Clamp proven in range: the bounds are i32's.
-    signed.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    i32::try_from(if negative { -value } else { value }).ok()
 }
 
 #[cfg(test)]
@@ -162,18 +219,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_parse_like_strtol_and_saturate() {
-        let cases: [(&[u8], i32); 10] = [
-            (b"1\n", 1),
-            (b"  -20 trailing", -20),
-            (b"+7", 7),
-            (b"", 0),
-            (b"abc", 0),
-            (b"-", 0),
-            (b"\t\n 42\n", 42),
-            (b"99999999999999999999", i32::MAX),
-            (b"-99999999999999999999", i32::MIN),
-            (b"12abc34", 12),
+    fn values_parse_like_strtol() {
+        let cases: [(&[u8], Option<i32>); 14] = [
+            (b"1\n", Some(1)),
+            (b"  -20 trailing", Some(-20)),
+            (b"+7", Some(7)),
+            (b"", Some(0)),
+            (b"abc", Some(0)),
+            (b"-", Some(0)),
+            (b"\t\n 42\n", Some(42)),
+            (b"0x1f", Some(31)),
+            (b"-0X10", Some(-16)),
+            (b"010", Some(8)),
+            (b"0x", Some(0)),
+            (b"12abc34", Some(12)),
+            (b"99999999999999999999", None),
+            (b"-2147483648", Some(i32::MIN)),
         ];
         for (text, want) in cases {
             assert_eq!(
@@ -183,21 +244,31 @@ mod tests {
                 String::from_utf8_lossy(text)
             );
         }
+        assert_eq!(parse_value(b"2147483648"), None);
     }
 
     #[test]
-    fn missing_files_read_as_zero_and_init_file_respects_overwrite() {
+    fn missing_files_read_as_zero_and_init_file_respects_overwrite_and_links() {
         let dir = std::env::temp_dir().join(format!("vrrpd-trackfile-{}", std::process::id()));
         fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("maintenance");
         let _ = fs::remove_file(&path);
-        assert_eq!(read_value(&path), 0);
-        init_file(&path, 5, false);
-        assert_eq!(read_value(&path), 5);
-        init_file(&path, 9, false);
-        assert_eq!(read_value(&path), 5, "kept without overwrite");
-        init_file(&path, 9, true);
-        assert_eq!(read_value(&path), 9);
+        assert_eq!(read_value(&path), Some(0));
+        init_file(&path, 5, false).expect("create");
+        assert_eq!(read_value(&path), Some(5));
+        init_file(&path, 9, false).expect("keep");
+        assert_eq!(read_value(&path), Some(5), "kept without overwrite");
+        init_file(&path, 9, true).expect("overwrite");
+        assert_eq!(read_value(&path), Some(9));
+        // Never through a symbolic link, nor onto a directory.
+        let target = dir.join("target");
+        fs::write(&target, "1\n").expect("target");
+        let link = dir.join("link");
+        let _ = fs::remove_file(&link);
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert!(init_file(&link, 7, true).is_err());
+        assert!(init_file(&dir, 7, true).is_err());
+        assert_eq!(read_value(&target), Some(1));
         let _ = fs::remove_dir_all(&dir);
     }
 }

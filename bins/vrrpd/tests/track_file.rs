@@ -121,3 +121,51 @@ fn a_weight_zero_file_holds_fault_while_not_zero() {
     assert_eq!(b.wait_holders(vip, &[1], LONG), [1], "{}", b.logs());
     assert_eq!(b.state(1, "VI_1").as_deref(), Some("MASTER"));
 }
+
+#[test]
+fn a_reload_that_adds_a_file_tracker_does_not_flap_the_master() {
+    if !root_or_skip("a_reload_that_adds_a_file_tracker_does_not_flap_the_master") {
+        return;
+    }
+    let b = Bench::new("tf3-", 1, 1);
+    let vip = Ipv4Addr::new(10, 99, 0, 73);
+    let down = b.dir.join("down");
+    std::fs::write(&down, "0\n").expect("write");
+    let plain = instance(
+        "VI_1",
+        "eth0",
+        73,
+        100,
+        &["10.99.0.73/24"],
+        AuthCfg::None,
+        "",
+    );
+    let c = b.write("r1.conf", &plain);
+    let p = b.vrrpd(1, &c);
+    assert_eq!(b.wait_holders(vip, &[1], LONG), [1], "{}", b.logs());
+    // Weight 0 and `init_file 1 overwrite`: a reload must neither overwrite the
+    // operator's 0 nor pass through FAULT before the value is known.
+    let tracked = format!(
+        "track_file down {{\n    file \"{}\"\n    weight 0\n    init_file 1 overwrite\n}}\n{}",
+        down.display(),
+        plain.replace(
+            "    virtual_ipaddress",
+            "    track_file {\n        down\n    }\n    virtual_ipaddress"
+        )
+    );
+    b.write("r1.conf", &tracked);
+    p.signal("HUP").expect("SIGHUP");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(std::fs::read_to_string(&down).ok().as_deref(), Some("0\n"));
+    assert_eq!(b.state(1, "VI_1").as_deref(), Some("MASTER"));
+    let log = b.log("r1.log");
+    assert!(log.contains("reload"), "{log}");
+    assert!(!log.contains("-> FAULT"), "{log}");
+    // The tracker is live: a 1 now faults the instance.
+    std::fs::write(&down, "1\n").expect("write");
+    assert!(
+        Lab::wait_until(LONG, || b.state(1, "VI_1").as_deref() == Some("FAULT")),
+        "{}",
+        b.logs()
+    );
+}

@@ -16,14 +16,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Operation, OsError, Result};
 use crate::sys;
 
-/// Events that may change what a watched file holds.
-const MASK: u32 = libc::IN_CLOSE_WRITE
-    | libc::IN_MODIFY
-    | libc::IN_MOVED_TO
-    | libc::IN_MOVED_FROM
-    | libc::IN_CREATE
-    | libc::IN_DELETE
-    | libc::IN_ATTRIB;
+/// Events after which a watched file holds its new content: a write finished, a file
+/// moved in or out, a deletion. Not the creation or truncation that starts a write (`echo
+/// 10 > f` would be read while still empty).
+const MASK: u32 = libc::IN_CLOSE_WRITE | libc::IN_MOVED_TO | libc::IN_MOVED_FROM | libc::IN_DELETE;
 
 /// Size of the fixed part of `struct inotify_event` (wd, mask, cookie, len).
 const EVENT_HEADER: usize = 16;

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr};
 
 use crate::time::Duration;
-use crate::types::TrackId;
+use crate::types::{TrackId, TrackStatus};
 use vrrp_wire::Vrid;
 
 /// Priority of the address owner; it always wins and never waits to become master.
@@ -104,10 +104,10 @@ pub struct TrackerConfig {
     pub weight: i16,
     /// Swap the meaning of up and down (keepalived `reverse`).
     pub reverse: bool,
-    /// The status assumed before the first report; `None` means "not yet known": a
-    /// weight-0 tracker holds the instance in FAULT until it reports (keepalived's
-    /// script initialisation), a weighted one contributes nothing.
-    pub initial_up: Option<bool>,
+    /// The status assumed before the first report (a tracked value for files); `None`
+    /// means "not yet known": a weight-0 tracker holds the instance in FAULT until it
+    /// reports (keepalived's script initialisation), a weighted one contributes nothing.
+    pub initial: Option<TrackStatus>,
 }
 
 impl TrackerConfig {
@@ -117,7 +117,7 @@ impl TrackerConfig {
             id,
             weight: 0,
             reverse: false,
-            initial_up: Some(true),
+            initial: Some(TrackStatus::Up),
         }
     }
 
@@ -127,7 +127,7 @@ impl TrackerConfig {
             id,
             weight,
             reverse: false,
-            initial_up: Some(true),
+            initial: Some(TrackStatus::Up),
         }
     }
 }

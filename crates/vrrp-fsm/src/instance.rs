@@ -91,13 +91,7 @@ impl Tracker {
     fn new(cfg: TrackerConfig) -> Self {
         Tracker {
             cfg,
-            status: cfg.initial_up.map(|up| {
-                if up {
-                    TrackStatus::Up
-                } else {
-                    TrackStatus::Down
-                }
-            }),
+            status: cfg.initial,
         }
     }
 
@@ -110,10 +104,11 @@ impl Tracker {
             None => return TrackEffect::Adjust(0),
             Some(TrackStatus::Value(v)) => {
                 if w == 0 {
-                    return if v == 0 {
-                        TrackEffect::Adjust(0)
-                    } else {
+                    // Non-zero is a failure; `reverse` makes zero the failure.
+                    return if (v != 0) != self.cfg.reverse {
                         TrackEffect::Fault
+                    } else {
+                        TrackEffect::Adjust(0)
                     };
                 }
                 let signed = if self.cfg.reverse { -w } else { w };

@@ -35,7 +35,7 @@ pub enum TrackStatus {
     Down,
     /// A tracked number (keepalived's `track_file`): it adds value × weight to the
     /// priority (negated with `reverse`), capped to −254..=253, where −254 means FAULT;
-    /// with weight 0, any non-zero value means FAULT.
+    /// with weight 0, any non-zero value means FAULT (with `reverse`, zero does).
     Value(i32),
 }
 

@@ -98,7 +98,7 @@ fn init_start_with_fault_condition_goes_fault() {
     // A weight-0 tracker that has not reported yet holds the instance in FAULT.
     let mut c = cfg(100);
     c.trackers = vec![TrackerConfig {
-        initial_up: None,
+        initial: None,
         ..TrackerConfig::fault_when_down(TrackId(4))
     }];
     let mut r = Router::new(c).unwrap();
@@ -661,7 +661,7 @@ fn tracked_values_scale_by_weight_and_fault_at_the_floor_or_with_weight_zero() {
     // Weight 0: any non-zero value is a fault, whatever its sign or `reverse`.
     let mut c = cfg(100);
     c.trackers = vec![TrackerConfig {
-        initial_up: None,
+        initial: None,
         ..TrackerConfig::fault_when_down(TrackId(3))
     }];
     let mut r = started(c, t(0));
@@ -675,6 +675,20 @@ fn tracked_values_scale_by_weight_and_fault_at_the_floor_or_with_weight_zero() {
         assert_eq!(r.state(), State::Backup);
     }
     assert_eq!(r.effective_priority(), 100);
+
+    // Weight 0 with reverse: zero is the failure. A known initial value applies at once.
+    let mut c = cfg(100);
+    c.trackers = vec![TrackerConfig {
+        reverse: true,
+        initial: Some(TrackStatus::Value(1)),
+        ..TrackerConfig::fault_when_down(TrackId(4))
+    }];
+    let mut r = started(c, t(0));
+    assert_eq!(r.state(), State::Backup);
+    r.handle_track(t(1), TrackId(4), TrackStatus::Value(0));
+    assert_eq!(r.state(), State::Fault);
+    r.handle_track(t(2), TrackId(4), TrackStatus::Value(-3));
+    assert_eq!(r.state(), State::Backup);
 }
 
 #[test]
