@@ -447,7 +447,7 @@ fn write_part(table: &mut Conntrack, part: &[Job]) -> Result<Outcome, ctnl::Erro
             continue;
         };
         match (failure.op, failure.errno) {
-            (Op::Create, EEXIST) => exists.push(job),
+            (Op::Create, EEXIST) => exists.push((failure.index, job)),
             // Already gone: the goal of a delete.
             (Op::Delete, ENOENT) => {}
             (op, errno) => {
@@ -458,11 +458,18 @@ fn write_part(table: &mut Conntrack, part: &[Job]) -> Result<Outcome, ctnl::Erro
             }
         }
     }
+    // As in ctnl: a retry runs after the whole part, so it must not undo a later change of
+    // the same entry (a create refused as existing, then a delete, must stay deleted).
+    if !exists.is_empty() {
+        let last: std::collections::HashMap<&EntryKey, usize> =
+            part.iter().enumerate().map(|(i, j)| (&j.key, i)).collect();
+        exists.retain(|(i, job)| last.get(&job.key) == Some(i));
+    }
     let mut retry_refused = 0;
     if !exists.is_empty() {
-        let retry = table.apply(exists.iter().map(|j| (Op::Update, &j.conn)))?;
+        let retry = table.apply(exists.iter().map(|(_, j)| (Op::Update, &j.conn)))?;
         for f in &retry.failures {
-            if let Some(job) = exists.get(f.index) {
+            if let Some((_, job)) = exists.get(f.index) {
                 debug!("conntrack update refused: errno {}", f.errno);
                 outcome.refused.push(job.key);
                 retry_refused += 1;

@@ -9,6 +9,7 @@ use crate::entry::ConnEntry;
 use crate::error::Error;
 use crate::sys::NlSocket;
 use crate::wire::{Mark, Messages, Writer, error_code};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -62,6 +63,9 @@ pub struct ApplyReport {
     pub fallbacks: usize,
     /// Requests that finally failed, in batch order.
     pub failures: Vec<Failure>,
+    /// Refused updates not given their fallback because a later request of the same batch
+    /// concerns the same entry.
+    pub superseded: usize,
 }
 
 /// A handle on the conntrack table of one network namespace.
@@ -259,8 +263,28 @@ impl Conntrack {
             })
             .collect();
         let refused = self.run_jobs(&first, &mut report)?;
+        // A fallback runs after the whole batch, so it must not undo a later request for
+        // the same entry (an update that becomes a create after a later delete would bring
+        // the entry back): only the last request of each entry may fall back.
+        let last: HashMap<_, usize> = if refused.is_empty() {
+            HashMap::new()
+        } else {
+            // Later requests overwrite earlier ones: each entry maps to its last request.
+            first.iter().map(|j| (j.entry.key(), j.index)).collect()
+        };
+        let superseded = |job: &Job<'e>| last.get(&job.entry.key()).is_some_and(|&i| i > job.index);
         let mut retry = Vec::new();
         for (job, errno) in refused {
+            let retryable = matches!(
+                (job.request, errno),
+                (Request::Update { .. }, libc::ENOENT)
+                    | (Request::Update { with_status: true }, libc::EBUSY)
+            );
+            if retryable && superseded(&job) {
+                // What the later request did is what the table should show.
+                report.superseded += 1;
+                continue;
+            }
             match (job.request, errno) {
                 (Request::Update { .. }, libc::ENOENT) => retry.push(Job {
                     request: Request::Create,

@@ -128,3 +128,23 @@ fn bulk_apply_of_100k_udp_entries() {
         rate(update_time),
     );
 }
+
+#[test]
+fn a_fallback_never_undoes_a_later_request_for_the_same_entry() {
+    if !root_or_skip("a_fallback_never_undoes_a_later_request_for_the_same_entry") {
+        return;
+    }
+    let ns = Netns::new("ct-order");
+    let mut ct = Conntrack::open_in_netns(&ns.path()).expect("open");
+    let (k, other) = (synthetic(1), synthetic(2));
+    // An update of an absent entry falls back to a create, unless a later request of the
+    // batch deletes the entry: then the delete is what stays.
+    let report = ct
+        .apply([(Op::Update, &k), (Op::Update, &other), (Op::Delete, &k)])
+        .expect("apply");
+    assert_eq!(report.superseded, 1);
+    assert_eq!(report.fallbacks, 1, "only `other` was created by fallback");
+    let mut present = Vec::new();
+    ct.dump_each(|e| present.push(e.orig)).expect("dump");
+    assert_eq!(present, [other.orig]);
+}

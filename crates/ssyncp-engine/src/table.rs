@@ -211,6 +211,8 @@ impl Table {
     /// Inserts or replaces the slot under `key` (one index probe); returns
     /// the generation of the slot replaced.
     pub(crate) fn insert(&mut self, key: PackedKey, slot: Slot) -> Option<u64> {
+        // The index finds entries by the key their slot yields: the two must agree.
+        debug_assert!(slot.packed_key() == key, "slot and key disagree");
         let seed = self.seed;
         let slots = &self.slots;
         let found = self.index.entry(
