@@ -4,6 +4,11 @@
 #
 #   sudo benches/conntrack_sync/run.sh [ENTRIES] [RUNS]      (defaults: 100000 3; RATE=25000)
 #
+# BACKUP_EVENTS=0 sets net.netfilter.nf_conntrack_events=0 in the backup's namespace (both
+# daemons, floor included): its writes then build no event messages although the master
+# listens, which is what an ssyncpd backup costs on its own machine, and less than a
+# conntrackd backup would (it listens to its own writes).
+#
 # Lab: two network namespaces (sybm-m = master, sybm-b = backup) joined by one veth pair
 # (the dedicated sync link, 10.98.0.1/.2). For each daemon and run:
 #
@@ -42,6 +47,7 @@ set -euo pipefail
 N=${1:-100000}
 RUNS=${2:-3}
 RATE=${RATE:-25000}
+BACKUP_EVENTS=${BACKUP_EVENTS:-}
 ROOT="$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
 M=sybm-m
 B=sybm-b
@@ -85,6 +91,9 @@ lab() {
 		ip -n $ns link set sync0 up
 		ip netns exec $ns "$CTGEN" count >/dev/null # loads conntrack in the namespace
 	done
+	if [ -n "$BACKUP_EVENTS" ]; then
+		ip netns exec $B sysctl -qw "net.netfilter.nf_conntrack_events=$BACKUP_EVENTS"
+	fi
 }
 
 # Peak resident set (VmHWM, KiB) of a process.
