@@ -106,10 +106,14 @@ pub fn check_config_to(path: &Path, out: &mut dyn std::io::Write) -> u8 {
                     path.display()
                 );
             }
-            for w in plan::unsupported_warnings(&config) {
+            let users = UserDb::system();
+            let warnings = plan::unsupported_warnings(&config)
+                .into_iter()
+                .chain(plan::script_security_warnings(&config, &users));
+            for w in warnings {
                 let _ = writeln!(out, "{}: warning: {w}", path.display());
             }
-            let script_errors = plan::script_errors(&config, &UserDb::system());
+            let script_errors = plan::script_errors(&config, &users);
             for e in &script_errors {
                 let _ = writeln!(out, "{}: error: {e}", path.display());
             }

@@ -87,18 +87,65 @@ pub fn find_executable(program: &str) -> Result<std::path::PathBuf, String> {
     ))
 }
 
-/// Resolves one script: executable program and known user, or a message.
+/// Why running `path` as root would be unsafe: the file or a directory above it can be
+/// changed by someone other than root (owned by another user, group-writable with a
+/// non-root group, or world-writable; a root-owned sticky directory such as `/tmp` is
+/// fine, as others cannot replace what it holds). `None` when it is safe.
+pub fn insecurity(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let real = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) => return Some(format!("{}: {e}", path.display())),
+    };
+    for p in real.ancestors() {
+        let meta = match std::fs::metadata(p) {
+            Ok(meta) => meta,
+            Err(e) => return Some(format!("{}: {e}", p.display())),
+        };
+        let mode = meta.mode();
+        let sticky_root_dir = meta.is_dir() && mode & 0o1000 != 0 && meta.uid() == 0;
+        let problem = if meta.uid() != 0 {
+            Some(format!("owned by uid {}", meta.uid()))
+        } else if mode & 0o020 != 0 && meta.gid() != 0 && !sticky_root_dir {
+            Some(format!("writable by group {}", meta.gid()))
+        } else if mode & 0o002 != 0 && !sticky_root_dir {
+            Some("writable by everyone".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Some(format!("{} is {problem}", p.display()));
+        }
+    }
+    None
+}
+
+/// Runs as root: no user, or uid 0 (vrrpd's own user is root in production).
+fn runs_as_root(ids: Option<Ids>) -> bool {
+    ids.is_none_or(|i| i.uid == 0)
+}
+
+/// Resolves one script: executable program and known user, or a message. With
+/// `security` (`enable_script_security`), a script that would run as root from a path
+/// others can change is refused.
 fn resolve_job(
     argv: &[String],
     own: Option<&RunAs>,
     users: &UserDb,
     script_user: Option<&RunAs>,
+    security: bool,
 ) -> Result<Job, String> {
     let program = argv.first().ok_or("empty command")?;
-    find_executable(program)?;
+    let path = find_executable(program)?;
     let ids: Option<Ids> = users
         .script_ids(own, script_user)
         .map_err(|e| e.to_string())?;
+    if security
+        && runs_as_root(ids)
+        && let Some(why) = insecurity(&path)
+    {
+        return Err(format!("insecure to run as root: {why}"));
+    }
     Ok(Job {
         argv: argv.to_vec(),
         ids,
@@ -111,12 +158,14 @@ pub fn notify_plan(
     owner: &str,
     notify: &Notify,
     users: &UserDb,
-    script_user: Option<&RunAs>,
+    global: &kaconf::GlobalDefs,
     errors: &mut Vec<String>,
 ) -> NotifyPlan {
+    let script_user = global.script_user.as_ref();
+    let security = global.enable_script_security;
     let mut one = |what: &str, s: &Option<NotifyScript>| -> Option<Job> {
         let s = s.as_ref()?;
-        match resolve_job(&s.argv, s.run_as.as_ref(), users, script_user) {
+        match resolve_job(&s.argv, s.run_as.as_ref(), users, script_user, security) {
             Ok(job) => Some(job),
             Err(e) => {
                 errors.push(format!("({owner}) {what} script disabled: {e}"));
@@ -137,19 +186,64 @@ pub fn notify_plan(
 /// users): errors for `vrrpd -t`.
 pub fn script_errors(config: &Config, users: &UserDb) -> Vec<String> {
     let mut errors = Vec::new();
-    let script_user = config.global.script_user.as_ref();
+    let global = &config.global;
     for inst in &config.instances {
-        notify_plan(&inst.name, &inst.notify, users, script_user, &mut errors);
+        notify_plan(&inst.name, &inst.notify, users, global, &mut errors);
     }
     for g in &config.sync_groups {
-        notify_plan(&g.name, &g.notify, users, script_user, &mut errors);
+        notify_plan(&g.name, &g.notify, users, global, &mut errors);
     }
     for s in &config.scripts {
-        if let Err(e) = resolve_job(&s.argv, s.run_as.as_ref(), users, script_user) {
+        let security = global.enable_script_security;
+        let resolved = resolve_job(
+            &s.argv,
+            s.run_as.as_ref(),
+            users,
+            global.script_user.as_ref(),
+            security,
+        );
+        if let Err(e) = resolved {
             errors.push(format!("vrrp_script {}: {e}", s.name));
         }
     }
     errors
+}
+
+/// Without `enable_script_security`: a warning for each script that runs as root from a
+/// path others can change (keepalived's "SECURITY VIOLATION" warning).
+pub fn script_security_warnings(config: &Config, users: &UserDb) -> Vec<String> {
+    if config.global.enable_script_security {
+        return Vec::new();
+    }
+    let script_user = config.global.script_user.as_ref();
+    let notifies = config
+        .instances
+        .iter()
+        .map(|i| &i.notify)
+        .chain(config.sync_groups.iter().map(|g| &g.notify))
+        .flat_map(|n| [&n.master, &n.backup, &n.fault, &n.stop, &n.generic])
+        .flatten()
+        .map(|s| (&s.argv, s.run_as.as_ref()));
+    let scripts = config.scripts.iter().map(|s| (&s.argv, s.run_as.as_ref()));
+    let mut warnings = Vec::new();
+    for (argv, own) in notifies.chain(scripts) {
+        let Some(path) = argv.first().and_then(|p| find_executable(p).ok()) else {
+            continue;
+        };
+        let ids = users.script_ids(own, script_user).ok().flatten();
+        if runs_as_root(ids)
+            && let Some(why) = insecurity(&path)
+        {
+            let warning = format!(
+                "SECURITY VIOLATION: {} runs as root but {why} (set enable_script_security to refuse it)",
+                path.display()
+            );
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
+    }
+    warnings
 }
 
 /// What the plan builder needs to know about the host.
@@ -353,6 +447,9 @@ pub struct Plan {
     pub scripts: Vec<ScriptPlan>,
     /// Tracked files used by at least one instance or group.
     pub files: Vec<FilePlan>,
+    /// `vrrp_script`s refused by `enable_script_security` (not run, not tracked, as
+    /// keepalived removes them).
+    pub disabled_scripts: Vec<String>,
     /// Problems found while planning (logged by the daemon, printed by `-t`).
     pub warnings: Vec<String>,
     /// Instances that could not be planned (logged as errors).
@@ -494,6 +591,26 @@ pub fn build(
         warnings: unsupported_warnings(config),
         ..Plan::default()
     };
+    plan.warnings
+        .extend(script_security_warnings(config, users));
+    if config.global.enable_script_security {
+        for s in &config.scripts {
+            let resolved = resolve_job(
+                &s.argv,
+                s.run_as.as_ref(),
+                users,
+                config.global.script_user.as_ref(),
+                true,
+            );
+            if let Err(e) = resolved.as_ref()
+                && e.starts_with("insecure")
+            {
+                plan.errors
+                    .push(format!("vrrp_script {} disabled: {e}", s.name));
+                plan.disabled_scripts.push(s.name.clone());
+            }
+        }
+    }
     let mut used_scripts: Vec<String> = Vec::new();
     // Planned instances by their index in `config.instances` (exact capacity: with 1,000s
     // of instances a map holding the plans by value, with its growth slack, was the
@@ -567,7 +684,7 @@ pub fn build(
             &group.name,
             &group.notify,
             users,
-            config.global.script_user.as_ref(),
+            &config.global,
             &mut plan.errors,
         );
         plan.units.push(UnitPlan {
@@ -585,6 +702,9 @@ pub fn build(
         let Some(s) = config.script(&name) else {
             continue;
         };
+        if plan.disabled_scripts.contains(&name) {
+            continue;
+        }
         let ids = match users.script_ids(s.run_as.as_ref(), config.global.script_user.as_ref()) {
             Ok(ids) => ids,
             Err(e) => {
@@ -697,6 +817,9 @@ fn plan_instance(
         let Some(script) = config.script(&t.name) else {
             continue;
         };
+        if plan.disabled_scripts.contains(&t.name) {
+            continue;
+        }
         let initial = match script_status.get(&t.name) {
             Some(true) => Some(TrackStatus::Up),
             Some(false) => Some(TrackStatus::Down),
@@ -742,7 +865,7 @@ fn plan_instance(
             &inst.name,
             &inst.notify,
             users,
-            config.global.script_user.as_ref(),
+            &config.global,
             &mut plan.errors,
         ))
         .filter(|n| !n.is_empty())

@@ -157,3 +157,54 @@ fn status_without_a_daemon_fails_clearly() {
     let out = run(&["events", "--control-socket", "/nonexistent/vrrpd.sock"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn scripts_others_can_change_are_refused_with_script_security_and_warned_about_without() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let open = temp("placeholder", "").with_file_name("open");
+    std::fs::create_dir_all(&open).unwrap();
+    let hook = open.join("hook.sh");
+    std::fs::write(&hook, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Anyone may replace what this directory holds.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let with_hook = CLEAN.replace(
+        "priority 100",
+        &format!("priority 100\n    notify_master {}", hook.display()),
+    );
+
+    let (code, err) = check("insecure-warn.conf", &with_hook);
+    assert_eq!(code, 0, "a warning only: {err}");
+    assert!(err.contains("SECURITY VIOLATION"), "{err}");
+    assert!(err.contains("writable by everyone"), "{err}");
+
+    let secured = format!("global_defs {{\n    enable_script_security\n}}\n{with_hook}");
+    let (code, err) = check("insecure-refused.conf", &secured);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("notify_master script disabled: insecure to run as root"),
+        "{err}"
+    );
+
+    // A tracked vrrp_script from there is refused too.
+    let script = format!(
+        "global_defs {{\n    enable_script_security\n}}\nvrrp_script chk {{\n    script \"{}\"\n}}\n{}",
+        hook.display(),
+        CLEAN.replace(
+            "priority 100",
+            "priority 100\n    track_script {\n        chk\n    }"
+        )
+    );
+    let (code, err) = check("insecure-script.conf", &script);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("vrrp_script chk: insecure to run as root"),
+        "{err}"
+    );
+
+    // Closed again, and owned by root: accepted without a word (only checkable as root).
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if std::fs::metadata(&hook).unwrap().uid() == 0 {
+        assert_eq!(check("secure.conf", &secured), (0, String::new()));
+    }
+}
