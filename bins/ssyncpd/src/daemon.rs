@@ -16,7 +16,7 @@ use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 use ssyncp_engine::{
     Change, Config as EngineConfig, Destination, Duration, Engine, EntryKey, Event, Instant,
-    Output, Role,
+    Output, Payload, Role,
 };
 use ssyncp_wire::v1::AuthKey;
 use tracing::{debug, error, info, warn};
@@ -381,6 +381,7 @@ impl Daemon {
     /// Acts on every engine output in order, writes the kernel batch and answers commits.
     fn act(&mut self) {
         let mut kernel_ok = true;
+        let mut outgoing: Vec<(Option<IpAddr>, Payload)> = Vec::new();
         while let Some(out) = self.engine.poll_output() {
             match out {
                 Output::Transmit(tx) => {
@@ -388,15 +389,20 @@ impl Daemon {
                         Destination::Group => None,
                         Destination::Unicast(a) => Some(a),
                     };
-                    if let Err(e) = self.transport.send(to, &tx.bytes)
-                        && self.transport.tx_errors.is_power_of_two()
-                    {
-                        warn!("send failed ({} so far): {e}", self.transport.tx_errors);
-                    }
+                    outgoing.push((to, tx.bytes));
                 }
                 Output::Apply(apply) => self.kernel.queue(apply),
                 Output::Commit => kernel_ok &= self.flush_kernel(),
                 Output::Event(event) => log_event(event),
+            }
+        }
+        if !outgoing.is_empty() {
+            let batch: Vec<(Option<IpAddr>, &[u8])> =
+                outgoing.iter().map(|(to, p)| (*to, &p[..])).collect();
+            if let Err(e) = self.transport.send_many(&batch)
+                && self.transport.tx_errors.is_power_of_two()
+            {
+                warn!("send failed ({} so far): {e}", self.transport.tx_errors);
             }
         }
         if self.commits.is_empty() {

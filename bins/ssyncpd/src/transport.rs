@@ -16,14 +16,15 @@
 //! (safe wrappers, no `unsafe` here).
 
 use std::io::{self, Read};
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use ssyncp_wire::{IPPROTO_SSYNCP, MULTICAST_GROUP, TTL};
 
 /// Datagrams waiting between the receive thread and the loop (about 24 MiB at MTU 1500).
@@ -229,26 +230,39 @@ impl Transport {
         self.loop_idle.store(false, Ordering::SeqCst);
     }
 
-    /// Sends one SSYNCP message to the group (`None`) or to one peer.
-    pub fn send(&mut self, to: Option<IpAddr>, payload: &[u8]) -> Result<(), TransportError> {
-        let dest = match to {
-            None | Some(IpAddr::V6(_)) => MULTICAST_GROUP,
-            Some(IpAddr::V4(a)) => a,
-        };
-        let addr = SockAddr::from(SocketAddrV4::new(dest, 0));
-        loop {
-            match self.socket.send_to(payload, &addr) {
-                Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+    /// Sends SSYNCP messages, each to the group (`None`) or to one peer, in order, with
+    /// `sendmmsg` (a bulk's messages leave 64 per system call). A message the kernel
+    /// refuses is counted and skipped; the last such error is returned.
+    pub fn send_many(&mut self, batch: &[(Option<IpAddr>, &[u8])]) -> Result<(), TransportError> {
+        let dests: Vec<Ipv4Addr> = batch
+            .iter()
+            .map(|(to, _)| match to {
+                None | Some(IpAddr::V6(_)) => MULTICAST_GROUP,
+                Some(IpAddr::V4(a)) => *a,
+            })
+            .collect();
+        let packets: Vec<&[u8]> = batch.iter().map(|(_, p)| *p).collect();
+        let mut result = Ok(());
+        let mut done = 0;
+        while done < packets.len() {
+            let (Some(p), Some(d)) = (packets.get(done..), dests.get(done..)) else {
+                break;
+            };
+            match ha_os::tx::send_datagrams(self.socket.as_fd(), p, d) {
+                Ok(0) => break,
+                Ok(n) => done += n,
                 Err(e) => {
+                    // The first message of this call was refused: skip it, go on.
                     self.tx_errors += 1;
-                    return Err(TransportError::Io {
-                        op: "sendto",
+                    done += 1;
+                    result = Err(TransportError::Io {
+                        op: "sendmmsg",
                         source: e,
                     });
                 }
             }
         }
+        result
     }
 }
 

@@ -143,6 +143,32 @@ impl Sender {
 
 crate::fd_source!(Sender, fd);
 
+/// Sends `packets[i]` to `dests[i]` on an IPv4 socket of the caller's (one whose kernel
+/// builds the IP header, such as SSYNCP's protocol-114 socket) with `sendmmsg`, 64 per
+/// system call. Returns how many were sent: fewer than `packets.len()` only when a
+/// non-blocking socket's buffer filled up (`EAGAIN`).
+pub fn send_datagrams(
+    fd: std::os::fd::BorrowedFd<'_>,
+    packets: &[&[u8]],
+    dests: &[Ipv4Addr],
+) -> io::Result<usize> {
+    let count = packets.len().min(dests.len());
+    let mut sent = 0;
+    while sent < count {
+        let (Some(p), Some(d)) = (packets.get(sent..count), dests.get(sent..count)) else {
+            break;
+        };
+        match sys::sendmmsg_inet(fd, p, d) {
+            Ok(0) => break,
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
