@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
@@ -247,6 +247,8 @@ struct Member {
     vmac_up: bool,
     /// Addresses dropped by the last reload, still needed to remove them.
     retired_vips: Vec<plan::VipPlan>,
+    /// IPv6 addresses dropped by the last reload.
+    retired_vips6: Vec<plan::Vip6Plan>,
     /// Source of the last accepted advert with a non-zero priority (the master, when we
     /// are backup).
     last_advertiser: Option<Ipv4Addr>,
@@ -300,6 +302,7 @@ impl Member {
             trouble: None,
             vmac_up: false,
             retired_vips: Vec::new(),
+            retired_vips6: Vec::new(),
             last_advertiser: None,
             installed: Vec::new(),
             routes: Vec::new(),
@@ -347,6 +350,15 @@ impl Member {
         })
     }
 
+    /// Details of an IPv6 address of the current plan, or of one a reload just dropped.
+    fn vip6(&self, addr: IpAddr) -> Option<&plan::Vip6Plan> {
+        self.plan.vip6(addr).or_else(|| {
+            self.retired_vips6
+                .iter()
+                .find(|v| IpAddr::V6(v.address) == addr)
+        })
+    }
+
     fn vrid(&self) -> u8 {
         self.plan.vrid().get()
     }
@@ -367,6 +379,13 @@ impl Member {
             .vips
             .iter()
             .filter(|v| plan.vip(IpAddr::V4(v.addr.address)).is_none())
+            .cloned()
+            .collect();
+        self.retired_vips6 = self
+            .plan
+            .vips6
+            .iter()
+            .filter(|v| plan.vip6(IpAddr::V6(v.address)).is_none())
             .cloned()
             .collect();
         self.name = Arc::from(plan.name.as_str());
@@ -697,6 +716,27 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                 remove_routes(&name, &routes, io);
             }
             for addr in list {
+                if let Some(vip) = member.vip6(*addr) {
+                    let (dev, address, len) = (vip.dev.clone(), vip.address, vip.prefix_len);
+                    let result = if add {
+                        io.rtnl
+                            .add_address6(&dev, address, len)
+                            .map(|o| format!("{o:?}"))
+                    } else {
+                        io.garp_pacer.forget(&dev, &[*addr]);
+                        io.rtnl
+                            .delete_address6(&dev, address, len)
+                            .map(|o| format!("{o:?}"))
+                    };
+                    let verb = if add { "add" } else { "remove" };
+                    match result {
+                        Ok(o) => debug!("({name}) VRID {vrid}: {verb} {addr} on {dev}: {o}"),
+                        Err(e) => {
+                            error!("({name}) VRID {vrid}: cannot {verb} {addr} on {dev}: {e}")
+                        }
+                    }
+                    continue;
+                }
                 let Some(vip) = member.vip(*addr) else {
                     continue;
                 };
@@ -718,7 +758,7 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                     Err(e) => error!("({name}) VRID {vrid}: cannot {verb} {addr} on {dev}: {e}"),
                 }
                 if !add {
-                    io.garp_pacer.forget(&dev, &[address]);
+                    io.garp_pacer.forget(&dev, &[IpAddr::V4(address)]);
                     let before = member.installed.len();
                     member.installed.retain(|(_, a)| *a != address);
                     let removed = before - member.installed.len();
@@ -732,14 +772,17 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
             }
         }
         Effect::Garp { vips, repeat } => {
-            let mut by_dev: Vec<(String, Vec<Ipv4Addr>)> = Vec::new();
+            // IPv4 addresses get gratuitous ARPs, IPv6 ones neighbour advertisements.
+            let mut by_dev: Vec<(String, Vec<IpAddr>)> = Vec::new();
             for addr in vips {
-                let Some(vip) = member.vip(*addr) else {
-                    continue;
+                let dev = match (member.vip(*addr), member.vip6(*addr)) {
+                    (Some(v), _) => &v.dev,
+                    (None, Some(v)) => &v.dev,
+                    (None, None) => continue,
                 };
-                match by_dev.iter_mut().find(|(d, _)| *d == vip.dev) {
-                    Some((_, list)) => list.push(vip.addr.address),
-                    None => by_dev.push((vip.dev.clone(), vec![vip.addr.address])),
+                match by_dev.iter_mut().find(|(d, _)| d == dev) {
+                    Some((_, list)) => list.push(*addr),
+                    None => by_dev.push((dev.clone(), vec![*addr])),
                 }
             }
             let interval = member.plan.garp_interval;
@@ -759,9 +802,30 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                 return;
             }
             for (dev, list) in by_dev {
-                let result = io
-                    .garp(&dev)
-                    .and_then(|g| g.send_burst(&list, *repeat as usize));
+                let v4: Vec<Ipv4Addr> = list
+                    .iter()
+                    .filter_map(|a| match a {
+                        IpAddr::V4(a) => Some(*a),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect();
+                let v6: Vec<Ipv6Addr> = list
+                    .iter()
+                    .filter_map(|a| match a {
+                        IpAddr::V6(a) => Some(*a),
+                        IpAddr::V4(_) => None,
+                    })
+                    .collect();
+                let result = io.garp(&dev).and_then(|g| {
+                    let mut sent = g.send_burst(&v4, *repeat as usize)?;
+                    for _ in 0..*repeat {
+                        for a in &v6 {
+                            g.send_na(*a)?;
+                            sent += 1;
+                        }
+                    }
+                    Ok(sent)
+                });
                 match result {
                     Ok(n) => debug!("({name}) VRID {vrid}: sent {n} gratuitous ARPs on {dev}"),
                     Err(e) => {
@@ -815,10 +879,13 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
     }
 }
 
-/// Sends the paced gratuitous ARPs whose turn has come.
+/// Sends the paced gratuitous ARPs (and neighbour advertisements) whose turn has come.
 fn send_due_garps(io: &mut Io) {
     for (dev, vip) in io.garp_pacer.due(StdInstant::now()) {
-        let result = io.garp(&dev).and_then(|g| g.send(vip));
+        let result = io.garp(&dev).and_then(|g| match vip {
+            IpAddr::V4(a) => g.send(a),
+            IpAddr::V6(a) => g.send_na(a),
+        });
         match result {
             Ok(()) => debug!("sent a gratuitous ARP for {vip} on {dev}"),
             Err(e) => {
@@ -1594,11 +1661,7 @@ impl Daemon {
                     effective_priority: unit.fsm.member_priority(id).unwrap_or(0),
                     source: p.fsm.source.to_string(),
                     master: master.map(|a| a.to_string()),
-                    vips: p
-                        .vips
-                        .iter()
-                        .map(|v| format!("{}/{}", v.addr.address, v.addr.prefix_len))
-                        .collect(),
+                    vips: p.address_list(),
                     group: group_name.clone(),
                     counters: m.counters(stats),
                 });
@@ -1623,11 +1686,7 @@ impl Daemon {
                         effective_priority: p.fsm.priority,
                         source: p.fsm.source.to_string(),
                         master: None,
-                        vips: p
-                            .vips
-                            .iter()
-                            .map(|v| format!("{}/{}", v.addr.address, v.addr.prefix_len))
-                            .collect(),
+                        vips: p.address_list(),
                         group: u.group.as_ref().map(|(n, _)| n.clone()),
                         counters: Counters::default(),
                     });

@@ -1,12 +1,13 @@
-//! `garp_interval` / `vrrp_garp_interval`: gratuitous ARPs on an interface leave one at a
-//! time, spaced by the interval (some switches rate-limit them). Interfaces without an
+//! `garp_interval` / `vrrp_garp_interval`: gratuitous ARPs (and, for IPv6 addresses,
+//! unsolicited neighbour advertisements) on an interface leave one at a time, spaced by
+//! the interval (some switches rate-limit them). Interfaces without an
 //! interval keep sending bursts back to back and never come here.
 //!
 //! Pure bookkeeping with the time passed in; the daemon sends what [`GarpPacer::due`]
 //! returns and wakes up at [`GarpPacer::next_deadline`].
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Most frames one interface may have waiting; older ones are dropped beyond it.
@@ -19,7 +20,7 @@ struct Lane {
     interval: Duration,
     /// When the next frame may leave.
     next_at: Instant,
-    queue: VecDeque<Ipv4Addr>,
+    queue: VecDeque<IpAddr>,
 }
 
 /// The paced interfaces.
@@ -36,7 +37,7 @@ impl GarpPacer {
         &mut self,
         dev: &str,
         interval: Duration,
-        vips: &[Ipv4Addr],
+        vips: &[IpAddr],
         repeat: usize,
         now: Instant,
     ) -> usize {
@@ -71,7 +72,7 @@ impl GarpPacer {
 
     /// Forgets queued frames for `vips` on `dev` (the addresses were removed: announcing
     /// them any more would pull traffic to a node that no longer holds them).
-    pub fn forget(&mut self, dev: &str, vips: &[Ipv4Addr]) {
+    pub fn forget(&mut self, dev: &str, vips: &[IpAddr]) {
         for lane in self.lanes.iter_mut().filter(|l| l.dev == dev) {
             lane.queue.retain(|v| !vips.contains(v));
         }
@@ -79,7 +80,7 @@ impl GarpPacer {
 
     /// Frames whose time has come: at most one per interface per call, each interface's
     /// next frame then waits one interval.
-    pub fn due(&mut self, now: Instant) -> Vec<(String, Ipv4Addr)> {
+    pub fn due(&mut self, now: Instant) -> Vec<(String, IpAddr)> {
         let mut out = Vec::new();
         for lane in &mut self.lanes {
             if lane.next_at > now {
@@ -109,9 +110,10 @@ impl GarpPacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
-    const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-    const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+    const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
 
     #[test]
     fn frames_leave_one_interval_apart_per_interface() {

@@ -299,6 +299,18 @@ pub struct VipPlan {
     pub addr: ha_os::VirtualAddress,
 }
 
+/// One IPv6 address installed while master (`virtual_ipaddress_excluded`: VRRPv2 adverts
+/// carry IPv4 only), announced with unsolicited neighbour advertisements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip6Plan {
+    /// Interface it goes on.
+    pub dev: String,
+    /// The address.
+    pub address: std::net::Ipv6Addr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+}
+
 /// One VRRP instance, ready to run.
 #[derive(Debug, Clone)]
 pub struct InstancePlan {
@@ -314,6 +326,8 @@ pub struct InstancePlan {
     pub advertised: Vec<Ipv4Addr>,
     /// Every address installed while master (advertised ones, then excluded ones).
     pub vips: Vec<VipPlan>,
+    /// Excluded IPv6 addresses, installed while master too.
+    pub vips6: Vec<Vip6Plan>,
     /// Unicast peers (empty: multicast).
     pub peers: Vec<UnicastPeer>,
     /// Multicast group for adverts.
@@ -371,6 +385,25 @@ impl InstancePlan {
         self.vips
             .iter()
             .find(|v| IpAddr::V4(v.addr.address) == addr)
+    }
+
+    /// Every address installed while master, as `address/prefix` (IPv4, then IPv6), for
+    /// the status report.
+    pub fn address_list(&self) -> Vec<String> {
+        let v4 = self
+            .vips
+            .iter()
+            .map(|v| format!("{}/{}", v.addr.address, v.addr.prefix_len));
+        let v6 = self
+            .vips6
+            .iter()
+            .map(|v| format!("{}/{}", v.address, v.prefix_len));
+        v4.chain(v6).collect()
+    }
+
+    /// Details of an excluded IPv6 address of this plan.
+    pub fn vip6(&self, addr: IpAddr) -> Option<&Vip6Plan> {
+        self.vips6.iter().find(|v| IpAddr::V6(v.address) == addr)
     }
 }
 
@@ -754,13 +787,16 @@ fn plan_instance(
             )),
         }
     }
+    let mut vips6 = Vec::new();
     for v in &inst.excluded_vips {
-        match vip_plan(v) {
-            Some(p) => vips.push(p),
-            None => plan.warnings.push(format!(
-                "({}) IPv6 excluded address {} ignored (not implemented)",
-                inst.name, v.addr
-            )),
+        match (vip_plan(v), v.addr) {
+            (Some(p), _) => vips.push(p),
+            (None, IpAddr::V6(address)) => vips6.push(Vip6Plan {
+                dev: v.dev.clone(),
+                address,
+                prefix_len: v.prefix_len,
+            }),
+            (None, IpAddr::V4(_)) => {}
         }
     }
     let all_v4: Vec<Ipv4Addr> = vips.iter().map(|v| v.addr.address).collect();
@@ -782,7 +818,11 @@ fn plan_instance(
     fsm.down_timer_adverts = inst.down_timer_adverts;
     fsm.preempt = inst.preempt;
     fsm.preempt_delay = Duration::from_micros(inst.preempt_delay_us);
-    fsm.vips = vips.iter().map(|v| IpAddr::V4(v.addr.address)).collect();
+    fsm.vips = vips
+        .iter()
+        .map(|v| IpAddr::V4(v.addr.address))
+        .chain(vips6.iter().map(|v| IpAddr::V6(v.address)))
+        .collect();
     let auth = match inst.auth {
         None => Auth::None,
         Some(a) => match a.kind {
@@ -852,6 +892,7 @@ fn plan_instance(
         auth,
         advertised,
         vips,
+        vips6,
         peers: inst.unicast_peers.clone(),
         group_addr: config.global.mcast_group4,
         unicast_ttl: inst.unicast_ttl,

@@ -1,6 +1,6 @@
 //! Virtual IPv4 addresses over rtnetlink (`RTM_NEWADDR` / `RTM_DELADDR` / `RTM_GETADDR`).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Operation, OsError, Result};
 use crate::iface::{MAX_INTERFACE_NAME_LEN, validate_interface_name};
@@ -257,6 +257,73 @@ impl Rtnetlink {
         plain.label = None;
         plain.broadcast = None;
         let request = Self::address_request(nlwire::RTM_DELADDR, nlwire::NLM_F_ACK, index, &plain);
+        match self.transact(op, interface, request, Expect::Ack, |_| Ok(())) {
+            Ok(()) => Ok(DeleteOutcome::Deleted),
+            Err(e) if e.errno() == Some(libc::EADDRNOTAVAIL) => Ok(DeleteOutcome::NotPresent),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn address6_request(
+        msg_type: u16,
+        flags: u16,
+        index: u32,
+        address: Ipv6Addr,
+        prefix_len: u8,
+    ) -> RequestBuilder {
+        // IFA_F_NODAD: a virtual address is in use at once, without duplicate detection
+        // (its owner just won an election), as keepalived installs them.
+        const IFA_F_NODAD: u8 = 0x02;
+        RequestBuilder::new(msg_type, flags)
+            .ifaddrmsg_family(libc::AF_INET6 as u8, prefix_len, IFA_F_NODAD, 0, index)
+            .attr(nlwire::IFA_LOCAL, &address.octets())
+            .attr(nlwire::IFA_ADDRESS, &address.octets())
+    }
+
+    /// Adds the IPv6 `address`/`prefix_len` to `interface` (no duplicate address detection).
+    /// An address already there is [`AddOutcome::AlreadyPresent`].
+    pub fn add_address6(
+        &mut self,
+        interface: &str,
+        address: Ipv6Addr,
+        prefix_len: u8,
+    ) -> Result<AddOutcome> {
+        let op = Operation::AddAddress;
+        if prefix_len > 128 {
+            return Err(OsError::InvalidArgument {
+                op,
+                interface: interface.to_owned(),
+                reason: "IPv6 prefix length above 128",
+            });
+        }
+        let index = self.resolve(op, interface)?;
+        let flags = nlwire::NLM_F_ACK | nlwire::NLM_F_CREATE | nlwire::NLM_F_EXCL;
+        let request =
+            Self::address6_request(nlwire::RTM_NEWADDR, flags, index, address, prefix_len);
+        match self.transact(op, interface, request, Expect::Ack, |_| Ok(())) {
+            Ok(()) => Ok(AddOutcome::Added),
+            Err(e) if e.errno() == Some(libc::EEXIST) => Ok(AddOutcome::AlreadyPresent),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the IPv6 `address`/`prefix_len` from `interface`; a missing one is
+    /// [`DeleteOutcome::NotPresent`].
+    pub fn delete_address6(
+        &mut self,
+        interface: &str,
+        address: Ipv6Addr,
+        prefix_len: u8,
+    ) -> Result<DeleteOutcome> {
+        let op = Operation::DeleteAddress;
+        let index = self.resolve(op, interface)?;
+        let request = Self::address6_request(
+            nlwire::RTM_DELADDR,
+            nlwire::NLM_F_ACK,
+            index,
+            address,
+            prefix_len,
+        );
         match self.transact(op, interface, request, Expect::Ack, |_| Ok(())) {
             Ok(()) => Ok(DeleteOutcome::Deleted),
             Err(e) if e.errno() == Some(libc::EADDRNOTAVAIL) => Ok(DeleteOutcome::NotPresent),

@@ -1,6 +1,8 @@
-//! Gratuitous ARP exactly as keepalived sends it (vrrp.md §3.10), on an `AF_PACKET` socket.
+//! Gratuitous ARP exactly as keepalived sends it (vrrp.md §3.10), on an `AF_PACKET` socket,
+//! and its IPv6 counterpart, the unsolicited neighbour advertisement (RFC 4861 §7.2.6), for
+//! IPv6 addresses a master installs.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::error::{Operation, OsError, Result};
@@ -29,6 +31,61 @@ pub fn garp_frame(mac: [u8; 6], vip: Ipv4Addr) -> [u8; GARP_FRAME_LEN] {
     frame[32..38].copy_from_slice(&BROADCAST_MAC);
     frame[38..42].copy_from_slice(&ip);
     frame
+}
+
+/// Length of an unsolicited neighbour advertisement frame: Ethernet 14, IPv6 40, ICMPv6 32.
+pub const NA_FRAME_LEN: usize = 86;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// All-nodes multicast (ff02::1) and its Ethernet address.
+const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
+
+/// Builds the unsolicited neighbour advertisement for `vip` owned by `mac`: from `vip` to
+/// ff02::1, hop limit 255, Override set (Router and Solicited clear), with the target
+/// link-layer address option, ICMPv6 checksum filled in.
+pub fn na_frame(mac: [u8; 6], vip: Ipv6Addr) -> [u8; NA_FRAME_LEN] {
+    let mut frame = [0u8; NA_FRAME_LEN];
+    frame[0..6].copy_from_slice(&ALL_NODES_MAC);
+    frame[6..12].copy_from_slice(&mac);
+    frame[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    // IPv6: version 6, payload 32 bytes, next header ICMPv6 (58), hop limit 255.
+    frame[14..22].copy_from_slice(&[0x60, 0, 0, 0, 0, 32, 58, 255]);
+    frame[22..38].copy_from_slice(&vip.octets());
+    frame[38..54].copy_from_slice(&ALL_NODES.octets());
+    // ICMPv6 neighbour advertisement (136), code 0, checksum below, flags O (0x20).
+    frame[54..58].copy_from_slice(&[136, 0, 0, 0]);
+    frame[58] = 0x20;
+    frame[62..78].copy_from_slice(&vip.octets());
+    // Option: target link-layer address (2), length 1 (8 bytes).
+    frame[78..80].copy_from_slice(&[2, 1]);
+    frame[80..86].copy_from_slice(&mac);
+    let sum = icmpv6_checksum(&vip, &ALL_NODES, &frame[54..86]);
+    frame[56..58].copy_from_slice(&sum.to_be_bytes());
+    frame
+}
+
+/// The ICMPv6 checksum of `message` (checksum field zero) between `src` and `dst`.
+fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, message: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut add = |bytes: &[u8]| {
+        for pair in bytes.chunks(2) {
+            let hi = u32::from(pair.first().copied().unwrap_or(0));
+            let lo = u32::from(pair.get(1).copied().unwrap_or(0));
+            sum += (hi << 8) | lo;
+        }
+    };
+    add(&src.octets());
+    add(&dst.octets());
+    // Upper-layer length (32 bits) and next header (58), as in the pseudo-header.
+    let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
+    add(&len.to_be_bytes());
+    add(&[0, 0, 0, 58]);
+    add(message);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    // Folded into 16 bits just above.
+    !(sum as u16)
 }
 
 /// A send-only `AF_PACKET` socket on one interface for gratuitous ARP.
@@ -114,6 +171,27 @@ impl GarpSender {
         Ok(())
     }
 
+    /// Sends one unsolicited neighbour advertisement for `vip`.
+    pub fn send_na(&self, vip: Ipv6Addr) -> Result<()> {
+        let frame = na_frame(self.mac, vip);
+        let sent = sys::send_frame(
+            self.fd.as_fd(),
+            &frame,
+            self.index,
+            ETHERTYPE_IPV6,
+            ALL_NODES_MAC,
+        )
+        .map_err(|e| OsError::io(Operation::SendGarp, &self.interface, e))?;
+        if sent != frame.len() {
+            return Err(OsError::InvalidArgument {
+                op: Operation::SendGarp,
+                interface: self.interface.clone(),
+                reason: "short send",
+            });
+        }
+        Ok(())
+    }
+
     /// Sends `repeat` rounds over `vips`, interleaved like keepalived (VIP1, VIP2, ...,
     /// VIP1, VIP2, ...). Returns the number of frames sent.
     pub fn send_burst(&self, vips: &[Ipv4Addr], repeat: usize) -> Result<usize> {
@@ -158,5 +236,28 @@ mod tests {
         assert_eq!(&frame[22..28], &[0, 0, 0x5e, 0, 1, 0x33]);
         assert_eq!(&frame[28..32], &[10, 99, 0, 200]);
         assert_eq!(&frame[38..42], &[10, 99, 0, 200]);
+    }
+
+    #[test]
+    fn neighbour_advertisement_is_well_formed_and_its_checksum_verifies() {
+        let mac = [0x02, 0x10, 0, 0, 0, 0x0b];
+        let vip: Ipv6Addr = "2001:db8::10".parse().unwrap();
+        let f = na_frame(mac, vip);
+        assert_eq!(&f[0..6], &[0x33, 0x33, 0, 0, 0, 1]);
+        assert_eq!(&f[12..14], &[0x86, 0xdd]);
+        assert_eq!(f[20], 58, "next header ICMPv6");
+        assert_eq!(f[21], 255, "hop limit");
+        assert_eq!(&f[22..38], &vip.octets());
+        assert_eq!(f[54], 136);
+        assert_eq!(f[58], 0x20, "override only");
+        assert_eq!(&f[62..78], &vip.octets());
+        assert_eq!(&f[78..86], &[2, 1, 0x02, 0x10, 0, 0, 0, 0x0b]);
+        // Summing the message with its checksum in place gives 0xffff (one's complement).
+        let mut copy = f;
+        let stored = u16::from_be_bytes([f[56], f[57]]);
+        copy[56] = 0;
+        copy[57] = 0;
+        assert_eq!(icmpv6_checksum(&vip, &ALL_NODES, &copy[54..86]), stored);
+        assert_ne!(stored, 0);
     }
 }

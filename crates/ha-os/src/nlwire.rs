@@ -93,9 +93,21 @@ impl RequestBuilder {
     }
 
     /// Appends `struct ifaddrmsg` (IPv4).
-    pub(crate) fn ifaddrmsg(mut self, prefix_len: u8, scope: u8, index: u32) -> Self {
+    pub(crate) fn ifaddrmsg(self, prefix_len: u8, scope: u8, index: u32) -> Self {
+        self.ifaddrmsg_family(libc::AF_INET as u8, prefix_len, 0, scope, index)
+    }
+
+    /// Appends `struct ifaddrmsg` of any family, with `flags` (`IFA_F_*`, low 8 bits).
+    pub(crate) fn ifaddrmsg_family(
+        mut self,
+        family: u8,
+        prefix_len: u8,
+        flags: u8,
+        scope: u8,
+        index: u32,
+    ) -> Self {
         self.buf
-            .extend_from_slice(&[libc::AF_INET as u8, prefix_len, 0, scope]);
+            .extend_from_slice(&[family, prefix_len, flags, scope]);
         self.buf.extend_from_slice(&index.to_ne_bytes());
         self
     }
