@@ -249,7 +249,16 @@ impl Transport {
                 break;
             };
             match ha_os::tx::send_datagrams(self.socket.as_fd(), p, d) {
-                Ok(0) => break,
+                Ok(0) => {
+                    // The socket is blocking, so only a full buffer of a socket made
+                    // non-blocking elsewhere gets here: what is left is lost (and NACKed).
+                    let lost = packets.len() - done;
+                    self.tx_errors += lost as u64;
+                    return Err(TransportError::Io {
+                        op: "sendmmsg",
+                        source: io::Error::from(io::ErrorKind::WouldBlock),
+                    });
+                }
                 Ok(n) => done += n,
                 Err(e) => {
                     // The first message of this call was refused: skip it, go on.

@@ -260,6 +260,9 @@ struct Member {
     advertised_inline: Option<AdvertisedInline>,
     /// `virtual_routes` this daemon installed and has not removed since.
     routes: Vec<ha_os::Route>,
+    /// IPv6 addresses this daemon installed (device, address, prefix): removed as they
+    /// were added even if a reload changed their prefix.
+    installed6: Vec<(String, Ipv6Addr, u8)>,
 }
 
 /// A copy of up to [`AdvertisedInline::CAPACITY`] advertised addresses.
@@ -306,6 +309,7 @@ impl Member {
             last_advertiser: None,
             installed: Vec::new(),
             routes: Vec::new(),
+            installed6: Vec::new(),
         }
     }
 
@@ -717,12 +721,25 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
             }
             for addr in list {
                 if let Some(vip) = member.vip6(*addr) {
-                    let (dev, address, len) = (vip.dev.clone(), vip.address, vip.prefix_len);
+                    let (mut dev, address, mut len) =
+                        (vip.dev.clone(), vip.address, vip.prefix_len);
                     let result = if add {
-                        io.rtnl
-                            .add_address6(&dev, address, len)
-                            .map(|o| format!("{o:?}"))
+                        let added = io.rtnl.add_address6(&dev, address, len);
+                        if added.is_ok() && !member.installed6.iter().any(|(_, a, _)| *a == address)
+                        {
+                            member.installed6.push((dev.clone(), address, len));
+                        }
+                        added.map(|o| format!("{o:?}"))
                     } else {
+                        // As installed, whatever the plan says now.
+                        if let Some(i) =
+                            member.installed6.iter().position(|(_, a, _)| *a == address)
+                        {
+                            (dev, len) = {
+                                let (d, _, l) = member.installed6.swap_remove(i);
+                                (d, l)
+                            };
+                        }
                         io.garp_pacer.forget(&dev, &[*addr]);
                         io.rtnl
                             .delete_address6(&dev, address, len)
@@ -816,18 +833,22 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                         IpAddr::V4(_) => None,
                     })
                     .collect();
+                let router = !v6.is_empty() && ha_os::iface::ipv6_forwarding(&dev);
                 let result = io.garp(&dev).and_then(|g| {
-                    let mut sent = g.send_burst(&v4, *repeat as usize)?;
+                    // Each family on its own: a failed ARP does not hold back the NAs.
+                    let arps = g.send_burst(&v4, *repeat as usize);
+                    let mut nas = Ok(0usize);
                     for _ in 0..*repeat {
                         for a in &v6 {
-                            g.send_na(*a)?;
-                            sent += 1;
+                            nas = nas.and_then(|n| g.send_na(*a, router).map(|()| n + 1));
                         }
                     }
-                    Ok(sent)
+                    Ok(arps? + nas?)
                 });
                 match result {
-                    Ok(n) => debug!("({name}) VRID {vrid}: sent {n} gratuitous ARPs on {dev}"),
+                    Ok(n) => {
+                        debug!("({name}) VRID {vrid}: sent {n} address announcements on {dev}")
+                    }
                     Err(e) => {
                         io.garps.remove(&dev);
                         if may_log(&mut Trouble::of(&mut member.trouble).other_logged, "garp") {
@@ -884,7 +905,7 @@ fn send_due_garps(io: &mut Io) {
     for (dev, vip) in io.garp_pacer.due(StdInstant::now()) {
         let result = io.garp(&dev).and_then(|g| match vip {
             IpAddr::V4(a) => g.send(a),
-            IpAddr::V6(a) => g.send_na(a),
+            IpAddr::V6(a) => g.send_na(a, ha_os::iface::ipv6_forwarding(&dev)),
         });
         match result {
             Ok(()) => debug!("sent a gratuitous ARP for {vip} on {dev}"),

@@ -91,13 +91,21 @@ pub fn find_executable(program: &str) -> Result<std::path::PathBuf, String> {
 /// changed by someone other than root (owned by another user, group-writable with a
 /// non-root group, or world-writable; a root-owned sticky directory such as `/tmp` is
 /// fine, as others cannot replace what it holds). `None` when it is safe.
+///
+/// Both the path as given (whose directories hold any symbolic link on the way) and the
+/// path it resolves to are checked.
 pub fn insecurity(path: &std::path::Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let real = match std::fs::canonicalize(path) {
         Ok(real) => real,
         Err(e) => return Some(format!("{}: {e}", path.display())),
     };
-    for p in real.ancestors() {
+    let given = crate::trackfile::absolute(path);
+    ancestors_insecurity(&given).or_else(|| ancestors_insecurity(&real))
+}
+
+fn ancestors_insecurity(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    for p in path.ancestors().filter(|p| !p.as_os_str().is_empty()) {
         let meta = match std::fs::metadata(p) {
             Ok(meta) => meta,
             Err(e) => return Some(format!("{}: {e}", p.display())),
@@ -120,9 +128,18 @@ pub fn insecurity(path: &std::path::Path) -> Option<String> {
     None
 }
 
-/// Runs as root: no user, or uid 0 (vrrpd's own user is root in production).
+/// Runs as root: uid 0, or no user of its own while vrrpd itself is root.
 fn runs_as_root(ids: Option<Ids>) -> bool {
-    ids.is_none_or(|i| i.uid == 0)
+    match ids {
+        Some(i) => i.uid == 0,
+        None => own_uid() == 0,
+    }
+}
+
+/// vrrpd's effective user id (the owner of `/proc/self`; root when it cannot be read).
+fn own_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
 }
 
 /// Resolves one script: executable program and known user, or a message. With
@@ -146,10 +163,23 @@ fn resolve_job(
     {
         return Err(format!("insecure to run as root: {why}"));
     }
-    Ok(Job {
-        argv: argv.to_vec(),
-        ids,
-    })
+    let mut argv = argv.to_vec();
+    if let Some(first) = argv.first_mut() {
+        *first = path.to_string_lossy().into_owned();
+    }
+    Ok(Job { argv, ids })
+}
+
+/// `argv` with the program replaced by the file it resolves to, so that what runs is what
+/// was checked (no second PATH search at spawn time); unchanged when it does not resolve.
+fn resolved_argv(argv: &[String]) -> Vec<String> {
+    let mut argv = argv.to_vec();
+    if let Some(first) = argv.first_mut()
+        && let Ok(path) = find_executable(first)
+    {
+        *first = path.to_string_lossy().into_owned();
+    }
+    argv
 }
 
 /// Resolves every notify command of `owner`; problems are appended to `errors` and the
@@ -635,9 +665,9 @@ pub fn build(
                 config.global.script_user.as_ref(),
                 true,
             );
-            if let Err(e) = resolved.as_ref()
-                && e.starts_with("insecure")
-            {
+            // Under script security any problem disables the script (a missing program
+            // could appear later, an unknown user would fall back to root).
+            if let Err(e) = resolved {
                 plan.errors
                     .push(format!("vrrp_script {} disabled: {e}", s.name));
                 plan.disabled_scripts.push(s.name.clone());
@@ -750,7 +780,7 @@ pub fn build(
             ids,
             id: registry.id(TrackKey::Script(name.clone())),
             name,
-            argv: s.argv.clone(),
+            argv: resolved_argv(&s.argv),
             interval: std::time::Duration::from_micros(s.interval_us.max(1)),
             timeout: std::time::Duration::from_micros(s.timeout_us.max(1)),
             rise: s.rise.max(1),

@@ -186,6 +186,22 @@ fn scripts_others_can_change_are_refused_with_script_security_and_warned_about_w
         "{err}"
     );
 
+    // A link in that directory to a safe program is refused too: the link can be
+    // repointed.
+    let link = open.join("true-link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("/bin/true", &link).unwrap();
+    let via_link = format!(
+        "global_defs {{\n    enable_script_security\n}}\n{}",
+        CLEAN.replace(
+            "priority 100",
+            &format!("priority 100\n    notify_master {}", link.display()),
+        )
+    );
+    let (code, err) = check("insecure-link.conf", &via_link);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("insecure to run as root"), "{err}");
+
     // A tracked vrrp_script from there is refused too.
     let script = format!(
         "global_defs {{\n    enable_script_security\n}}\nvrrp_script chk {{\n    script \"{}\"\n}}\n{}",

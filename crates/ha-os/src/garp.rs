@@ -41,9 +41,10 @@ const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
 
 /// Builds the unsolicited neighbour advertisement for `vip` owned by `mac`: from `vip` to
-/// ff02::1, hop limit 255, Override set (Router and Solicited clear), with the target
-/// link-layer address option, ICMPv6 checksum filled in.
-pub fn na_frame(mac: [u8; 6], vip: Ipv6Addr) -> [u8; NA_FRAME_LEN] {
+/// ff02::1, hop limit 255, Override set, Router set when `router` (the sender forwards
+/// IPv6, so neighbours keep it as a router), Solicited clear, with the target link-layer
+/// address option, ICMPv6 checksum filled in.
+pub fn na_frame(mac: [u8; 6], vip: Ipv6Addr, router: bool) -> [u8; NA_FRAME_LEN] {
     let mut frame = [0u8; NA_FRAME_LEN];
     frame[0..6].copy_from_slice(&ALL_NODES_MAC);
     frame[6..12].copy_from_slice(&mac);
@@ -54,7 +55,7 @@ pub fn na_frame(mac: [u8; 6], vip: Ipv6Addr) -> [u8; NA_FRAME_LEN] {
     frame[38..54].copy_from_slice(&ALL_NODES.octets());
     // ICMPv6 neighbour advertisement (136), code 0, checksum below, flags O (0x20).
     frame[54..58].copy_from_slice(&[136, 0, 0, 0]);
-    frame[58] = 0x20;
+    frame[58] = if router { 0xa0 } else { 0x20 };
     frame[62..78].copy_from_slice(&vip.octets());
     // Option: target link-layer address (2), length 1 (8 bytes).
     frame[78..80].copy_from_slice(&[2, 1]);
@@ -171,9 +172,9 @@ impl GarpSender {
         Ok(())
     }
 
-    /// Sends one unsolicited neighbour advertisement for `vip`.
-    pub fn send_na(&self, vip: Ipv6Addr) -> Result<()> {
-        let frame = na_frame(self.mac, vip);
+    /// Sends one unsolicited neighbour advertisement for `vip` (see [`na_frame`]).
+    pub fn send_na(&self, vip: Ipv6Addr, router: bool) -> Result<()> {
+        let frame = na_frame(self.mac, vip, router);
         let sent = sys::send_frame(
             self.fd.as_fd(),
             &frame,
@@ -242,7 +243,8 @@ mod tests {
     fn neighbour_advertisement_is_well_formed_and_its_checksum_verifies() {
         let mac = [0x02, 0x10, 0, 0, 0, 0x0b];
         let vip: Ipv6Addr = "2001:db8::10".parse().unwrap();
-        let f = na_frame(mac, vip);
+        let f = na_frame(mac, vip, false);
+        assert_eq!(na_frame(mac, vip, true)[58], 0xa0, "router and override");
         assert_eq!(&f[0..6], &[0x33, 0x33, 0, 0, 0, 1]);
         assert_eq!(&f[12..14], &[0x86, 0xdd]);
         assert_eq!(f[20], 58, "next header ICMPv6");

@@ -100,6 +100,16 @@ impl InterfaceQuery {
     }
 }
 
+/// Whether `interface` forwards IPv6 (`net.ipv6.conf.<interface>.forwarding`): a router's
+/// neighbour advertisements carry the Router flag. `false` when it cannot be read.
+pub fn ipv6_forwarding(interface: &str) -> bool {
+    if validate_interface_name(Operation::LinkLookup, interface).is_err() {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{interface}/forwarding"))
+        .is_ok_and(|v| v.trim() == "1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

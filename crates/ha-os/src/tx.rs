@@ -145,8 +145,10 @@ crate::fd_source!(Sender, fd);
 
 /// Sends `packets[i]` to `dests[i]` on an IPv4 socket of the caller's (one whose kernel
 /// builds the IP header, such as SSYNCP's protocol-114 socket) with `sendmmsg`, 64 per
-/// system call. Returns how many were sent: fewer than `packets.len()` only when a
-/// non-blocking socket's buffer filled up (`EAGAIN`).
+/// system call. Returns how many were sent: fewer than `packets.len()` when a non-blocking
+/// socket's buffer filled up (`EAGAIN`) or when the next one was refused (the error is
+/// returned only if nothing was sent, as `sendmmsg` itself does; call again from the
+/// first unsent packet to see it).
 pub fn send_datagrams(
     fd: std::os::fd::BorrowedFd<'_>,
     packets: &[&[u8]],
@@ -163,6 +165,7 @@ pub fn send_datagrams(
             Ok(n) => sent += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(_) if sent > 0 => break,
             Err(e) => return Err(e),
         }
     }

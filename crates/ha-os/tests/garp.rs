@@ -129,7 +129,7 @@ fn neighbour_advertisements_arrive_byte_for_byte() {
     let sender = lab.within(0, || GarpSender::open("a0").expect("sender"));
     let mac = mac_from_ip(&lab, 0, "a0");
     let vip: std::net::Ipv6Addr = "2001:db8:99::10".parse().unwrap();
-    sender.send_na(vip).expect("send NA");
+    sender.send_na(vip, false).expect("send NA");
     let mut seen = None;
     while let Some(frame) = capture.next_frame() {
         if frame.get(54) == Some(&136) && frame.get(62..78) == Some(&vip.octets()[..]) {
@@ -139,7 +139,7 @@ fn neighbour_advertisements_arrive_byte_for_byte() {
     }
     let frame = seen.expect("the advertisement arrived");
     // Byte-identical to the built frame, whose checksum a unit test verifies.
-    assert_eq!(frame, ha_os::garp::na_frame(mac, vip).to_vec());
+    assert_eq!(frame, ha_os::garp::na_frame(mac, vip, false).to_vec());
 }
 
 #[test]
