@@ -254,7 +254,9 @@ struct Member {
     last_advertiser: Option<Ipv4Addr>,
     /// Addresses this daemon installed and has not removed since (device, address): the
     /// ones the once-a-second check expects to find.
-    installed: Vec<(String, Ipv4Addr)>,
+    /// The prefix is kept so an address is removed as it was added, even after a reload
+    /// changed it.
+    installed: Vec<(String, Ipv4Addr, u8)>,
     /// `plan.advertised` inline when it is short (the usual one or two addresses), for
     /// checking received adverts without reading a separate allocation per packet.
     advertised_inline: Option<AdvertisedInline>,
@@ -714,7 +716,7 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                 && member
                     .installed
                     .iter()
-                    .all(|(_, a)| list.contains(&IpAddr::V4(*a)))
+                    .all(|(_, a, _)| list.contains(&IpAddr::V4(*a)))
             {
                 let routes = std::mem::take(&mut member.routes);
                 remove_routes(&name, &routes, io);
@@ -757,17 +759,24 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                 let Some(vip) = member.vip(*addr) else {
                     continue;
                 };
+                let (mut dev, mut spec) = (vip.dev.clone(), vip.addr.clone());
+                if !add
+                    && let Some((d, _, len)) =
+                        member.installed.iter().find(|(_, a, _)| *a == spec.address)
+                {
+                    // As installed, whatever the plan says now.
+                    dev.clone_from(d);
+                    spec.prefix_len = *len;
+                }
                 let result = if add {
-                    io.rtnl
-                        .add_address(&vip.dev, &vip.addr)
-                        .map(|o| format!("{o:?}"))
+                    io.rtnl.add_address(&dev, &spec).map(|o| format!("{o:?}"))
                 } else {
                     io.rtnl
-                        .delete_address(&vip.dev, &vip.addr)
+                        .delete_address(&dev, &spec)
                         .map(|o| format!("{o:?}"))
                 };
                 let verb = if add { "add" } else { "remove" };
-                let (dev, address) = (vip.dev.clone(), vip.addr.address);
+                let address = spec.address;
                 match &result {
                     Ok(outcome) => {
                         debug!("({name}) VRID {vrid}: {verb} {addr} on {dev}: {outcome}")
@@ -777,13 +786,14 @@ fn apply_effect(member: &mut Member, io: &mut Io, effect: &Effect) {
                 if !add {
                     io.garp_pacer.forget(&dev, &[IpAddr::V4(address)]);
                     let before = member.installed.len();
-                    member.installed.retain(|(_, a)| *a != address);
+                    member.installed.retain(|(_, a, _)| *a != address);
                     let removed = before - member.installed.len();
                     io.installed_count = io.installed_count.saturating_sub(removed);
-                } else if result.is_ok() && !member.installed.contains(&(dev.clone(), address)) {
+                } else if result.is_ok() && !member.installed.iter().any(|(_, a, _)| *a == address)
+                {
                     // Usually one or two addresses: no spare capacity.
                     member.installed.reserve_exact(1);
-                    member.installed.push((dev, address));
+                    member.installed.push((dev, address, spec.prefix_len));
                     io.installed_count += 1;
                 }
             }
@@ -2136,7 +2146,7 @@ impl Daemon {
                 // Only addresses we installed: with a commit barrier a new master has none
                 // until ssyncpd answers.
                 let rtnl = &mut self.io.rtnl;
-                let gone = m.installed.iter().find(|(dev, addr)| {
+                let gone = m.installed.iter().find(|(dev, addr, _)| {
                     let slot = match present.iter().position(|(d, _)| d == dev) {
                         Some(i) => i,
                         None => {
@@ -2154,7 +2164,7 @@ impl Daemon {
                         .and_then(|(_, list)| list.as_ref())
                         .is_some_and(|list| list.binary_search(addr).is_err())
                 });
-                if let Some((dev, addr)) = gone {
+                if let Some((dev, addr, _)) = gone {
                     warn!(
                         instance = %m.plan.name,
                         vrid = m.vrid(),
