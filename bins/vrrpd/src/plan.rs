@@ -163,20 +163,25 @@ fn resolve_job(
     {
         return Err(format!("insecure to run as root: {why}"));
     }
-    let mut argv = argv.to_vec();
-    if let Some(first) = argv.first_mut() {
-        *first = path.to_string_lossy().into_owned();
-    }
-    Ok(Job { argv, ids })
+    Ok(Job {
+        argv: with_program(argv, &path),
+        ids,
+    })
 }
 
 /// `argv` with the program replaced by the file it resolves to, so that what runs is what
 /// was checked (no second PATH search at spawn time); unchanged when it does not resolve.
 fn resolved_argv(argv: &[String]) -> Vec<String> {
+    match argv.first().map(|p| find_executable(p)) {
+        Some(Ok(path)) => with_program(argv, &path),
+        _ => argv.to_vec(),
+    }
+}
+
+/// `argv` with its program replaced by `path`.
+fn with_program(argv: &[String], path: &std::path::Path) -> Vec<String> {
     let mut argv = argv.to_vec();
-    if let Some(first) = argv.first_mut()
-        && let Ok(path) = find_executable(first)
-    {
+    if let Some(first) = argv.first_mut() {
         *first = path.to_string_lossy().into_owned();
     }
     argv

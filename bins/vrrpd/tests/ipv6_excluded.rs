@@ -62,15 +62,8 @@ fn excluded_ipv6_addresses_follow_mastership_and_are_announced() {
             &extra,
         )
     };
-    // The lab turns IPv6 off on its interfaces; these routers need it.
-    for k in [1, 2] {
-        let on = b.lab.exec(
-            Node::Router(k),
-            "sysctl",
-            &["-qw", "net.ipv6.conf.eth0.disable_ipv6=0"],
-        );
-        assert!(on.is_ok_and(|o| o.status.success()), "enable IPv6 on r{k}");
-    }
+    b.enable_ipv6(1);
+    b.enable_ipv6(2);
     let pcap = b.dir.join("lan0.pcap");
     let mut capture = b.lab.capture(0, &pcap).expect("start tcpdump");
     std::thread::sleep(Duration::from_millis(300));

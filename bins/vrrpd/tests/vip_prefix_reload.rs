@@ -31,12 +31,7 @@ fn a_prefix_changed_by_reload_does_not_strand_the_address() {
         return;
     }
     let b = Bench::new("vpr-", 1, 1);
-    let on = b.lab.exec(
-        Node::Router(1),
-        "sysctl",
-        &["-qw", "net.ipv6.conf.eth0.disable_ipv6=0"],
-    );
-    assert!(on.is_ok_and(|o| o.status.success()), "enable IPv6");
+    b.enable_ipv6(1);
     let conf = |v4: &str, v6: &str| {
         instance(
             "VI_1",

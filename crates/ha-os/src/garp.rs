@@ -153,36 +153,22 @@ impl GarpSender {
 
     /// Sends one gratuitous ARP for `vip`.
     pub fn send(&self, vip: Ipv4Addr) -> Result<()> {
-        let frame = garp_frame(self.mac, vip);
-        let sent = sys::send_frame(
-            self.fd.as_fd(),
-            &frame,
-            self.index,
-            ETHERTYPE_ARP,
-            BROADCAST_MAC,
-        )
-        .map_err(|e| OsError::io(Operation::SendGarp, &self.interface, e))?;
-        if sent != frame.len() {
-            return Err(OsError::InvalidArgument {
-                op: Operation::SendGarp,
-                interface: self.interface.clone(),
-                reason: "short send",
-            });
-        }
-        Ok(())
+        self.send_whole(&garp_frame(self.mac, vip), ETHERTYPE_ARP, BROADCAST_MAC)
     }
 
     /// Sends one unsolicited neighbour advertisement for `vip` (see [`na_frame`]).
     pub fn send_na(&self, vip: Ipv6Addr, router: bool) -> Result<()> {
-        let frame = na_frame(self.mac, vip, router);
-        let sent = sys::send_frame(
-            self.fd.as_fd(),
-            &frame,
-            self.index,
+        self.send_whole(
+            &na_frame(self.mac, vip, router),
             ETHERTYPE_IPV6,
             ALL_NODES_MAC,
         )
-        .map_err(|e| OsError::io(Operation::SendGarp, &self.interface, e))?;
+    }
+
+    /// Sends `frame` to `dst`; a short send is an error.
+    fn send_whole(&self, frame: &[u8], ethertype: u16, dst: [u8; 6]) -> Result<()> {
+        let sent = sys::send_frame(self.fd.as_fd(), frame, self.index, ethertype, dst)
+            .map_err(|e| OsError::io(Operation::SendGarp, &self.interface, e))?;
         if sent != frame.len() {
             return Err(OsError::InvalidArgument {
                 op: Operation::SendGarp,

@@ -56,6 +56,16 @@ impl Bench {
             .expect("spawn vrrpd")
     }
 
+    /// Turns IPv6 on for router `k`'s eth0 (the lab turns it off on its interfaces).
+    pub fn enable_ipv6(&self, k: u8) {
+        let on = self.lab.exec(
+            nslab::Node::Router(k),
+            "sysctl",
+            &["-qw", "net.ipv6.conf.eth0.disable_ipv6=0"],
+        );
+        assert!(on.is_ok_and(|o| o.status.success()), "enable IPv6 on r{k}");
+    }
+
     /// `vrrpd status --json` against router `k`'s daemon, parsed.
     pub fn status(&self, k: u8) -> Option<serde_json::Value> {
         let out = std::process::Command::new(VRRPD)
